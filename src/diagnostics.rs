@@ -1,0 +1,201 @@
+//! Diagnostics: what is wrong, where, and what to do about it; rendered like
+//! rustc for people, as JSON for tools and as GitHub workflow annotations.
+
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    /// Relative to the repository root, `/`-separated.
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    /// JSON pointer into the document (`/people/3/address`), empty for the file.
+    pub pointer: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The offending source line, for the caret display.
+    #[serde(skip)]
+    pub source_line: Option<String>,
+    /// How many characters the caret underlines.
+    #[serde(skip)]
+    pub width: usize,
+}
+
+impl Diagnostic {
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Sort by file, position and code so output is stable run to run.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| {
+        (&a.file, a.line, a.column, a.code, &a.message).cmp(&(
+            &b.file, b.line, b.column, b.code, &b.message,
+        ))
+    });
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+    Github,
+}
+
+/// Human output, rustc-like, with the source line and a caret.
+pub fn render_human(d: &Diagnostic, color: bool, lang: crate::model::Language) -> String {
+    let (sev, paint) = match (d.severity, lang) {
+        (Severity::Error, crate::model::Language::Vi) => ("lỗi", "\x1b[1;31m"),
+        (Severity::Error, crate::model::Language::En) => ("error", "\x1b[1;31m"),
+        (Severity::Warning, crate::model::Language::Vi) => ("cảnh báo", "\x1b[1;33m"),
+        (Severity::Warning, crate::model::Language::En) => ("warning", "\x1b[1;33m"),
+    };
+    let (on, blue, bold, off) = if color {
+        (paint, "\x1b[1;34m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "", "")
+    };
+    let mut out = String::new();
+    let loc = if d.line > 0 {
+        format!("{}:{}:{}", d.file, d.line, d.column)
+    } else {
+        d.file.clone()
+    };
+    let _ = writeln!(out, "{bold}{loc}:{off} {on}{sev}[{}]{off}{bold}: {}{off}", d.code, d.message);
+    if let Some(src) = &d.source_line {
+        let num = d.line.to_string();
+        let pad = " ".repeat(num.len());
+        let shown: String = src.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+        let lead: String = " ".repeat(d.column.saturating_sub(1) as usize);
+        let _ = writeln!(out, "{blue}{pad} |{off}");
+        let _ = writeln!(out, "{blue}{num} |{off} {shown}");
+        let _ = writeln!(out, "{blue}{pad} |{off} {lead}{on}{}{off}", "^".repeat(d.width.max(1)));
+        if let Some(h) = &d.hint {
+            let label = match lang {
+                crate::model::Language::Vi => "gợi ý",
+                crate::model::Language::En => "hint",
+            };
+            let _ = writeln!(out, "{blue}{pad} ={off} {bold}{label}:{off} {h}");
+        }
+    } else if let Some(h) = &d.hint {
+        let label = match lang {
+            crate::model::Language::Vi => "gợi ý",
+            crate::model::Language::En => "hint",
+        };
+        let _ = writeln!(out, "  = {bold}{label}:{off} {h}");
+    }
+    out
+}
+
+/// A GitHub Actions workflow command (`::error file=..::message`).
+pub fn render_github(d: &Diagnostic) -> String {
+    fn esc_data(s: &str) -> String {
+        s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    }
+    fn esc_prop(s: &str) -> String {
+        esc_data(s).replace(':', "%3A").replace(',', "%2C")
+    }
+    let level = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut msg = d.message.clone();
+    if let Some(h) = &d.hint {
+        msg.push_str(" — ");
+        msg.push_str(h);
+    }
+    let mut props = format!("file={}", esc_prop(&d.file));
+    if d.line > 0 {
+        let _ = write!(props, ",line={},col={}", d.line, d.column);
+    }
+    let _ = write!(props, ",title={}", esc_prop(d.code));
+    format!("::{level} {props}::{}", esc_data(&msg))
+}
+
+#[derive(Serialize)]
+pub struct Report<'a> {
+    pub valid: bool,
+    pub errors: usize,
+    pub warnings: usize,
+    pub diagnostics: &'a [Diagnostic],
+}
+
+pub fn render_json(diags: &[Diagnostic]) -> String {
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let report = Report {
+        valid: errors == 0,
+        errors,
+        warnings: diags.len() - errors,
+        diagnostics: diags,
+    };
+    serde_json::to_string_pretty(&report).expect("diagnostics serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Language;
+
+    fn sample() -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code: "E040",
+            file: "agencies/skhcn.yaml".into(),
+            line: 12,
+            column: 14,
+            pointer: "/people/3/address".into(),
+            message: "the address does not follow the rules".into(),
+            hint: Some("write `annv.skhcn`".into()),
+            source_line: Some("    address: anv.skhcn".into()),
+            width: 8,
+        }
+    }
+
+    #[test]
+    fn human_output_points_a_caret_at_the_value() {
+        let s = render_human(&sample(), false, Language::En);
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(
+            lines[0],
+            "agencies/skhcn.yaml:12:14: error[E040]: the address does not follow the rules"
+        );
+        assert_eq!(lines[2], "12 |     address: anv.skhcn");
+        assert_eq!(lines[3], "   |              ^^^^^^^^");
+        assert_eq!(lines[4], "   = hint: write `annv.skhcn`");
+    }
+
+    #[test]
+    fn github_annotations_escape_their_properties() {
+        let mut d = sample();
+        d.message = "a, b: 100%\nnext".into();
+        d.hint = None;
+        assert_eq!(
+            render_github(&d),
+            "::error file=agencies/skhcn.yaml,line=12,col=14,title=E040::a, b: 100%25%0Anext"
+        );
+    }
+
+    #[test]
+    fn json_report_counts_errors_and_warnings() {
+        let mut w = sample();
+        w.severity = Severity::Warning;
+        let v: serde_json::Value = serde_json::from_str(&render_json(&[sample(), w])).unwrap();
+        assert_eq!(v["valid"], false);
+        assert_eq!(v["errors"], 1);
+        assert_eq!(v["warnings"], 1);
+        assert_eq!(v["diagnostics"][0]["pointer"], "/people/3/address");
+        assert_eq!(v["diagnostics"][0]["line"], 12);
+    }
+}

@@ -1,0 +1,1203 @@
+//! `hopthu validate`: every rule of the format, checked over a whole
+//! repository in one run. Pure: reads a `FileSet`, returns diagnostics and,
+//! for the plan, the desired mailboxes.
+
+use crate::desired::{self, DesiredMailbox, MailboxKind};
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::messages::{FieldKind, Msg};
+use crate::model::{
+    self, API_VERSION, Agency, Language, Local, Lock, MailboxSettings, Person, Settings, Status,
+    Unit,
+};
+use crate::naming::{self, NameNotice};
+use crate::schema::{self, Validators};
+use crate::source::{Entry, FileSet, SourceFile};
+use crate::yaml::{self, Node, Pos, Value, YamlErrorKind};
+use chrono::NaiveDate;
+use serde_json::Value as Json;
+use std::collections::HashMap;
+use unicode_normalization::UnicodeNormalization;
+
+pub struct Options {
+    /// `--lang`: overrides `language` in `hopthu.yaml`.
+    pub lang: Option<Language>,
+    /// The day lock dates are compared with.
+    pub today: NaiveDate,
+}
+
+pub struct Outcome {
+    pub diagnostics: Vec<Diagnostic>,
+    pub settings: Option<Settings>,
+    pub desired: Vec<DesiredMailbox>,
+    pub lang: Language,
+}
+
+impl Outcome {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.len() - self.errors()
+    }
+    pub fn is_valid(&self) -> bool {
+        self.errors() == 0
+    }
+}
+
+/// A finding before its language is chosen.
+struct Finding {
+    msg: Msg,
+    file: usize,
+    pos: Pos,
+    pointer: String,
+    width: usize,
+}
+
+/// An address or alias claimed by a mailbox, for the uniqueness rule.
+struct Claim {
+    key: String,
+    file: usize,
+    pos: Pos,
+    pointer: String,
+    width: usize,
+}
+
+/// A person whose explicit address is checked once every claim is known.
+struct ExplicitAddress {
+    key: String,
+    explicit: String,
+    derived: String,
+    given_slug: String,
+    abbr: String,
+    legacy: bool,
+    file: usize,
+    pos: Pos,
+    pointer: String,
+    width: usize,
+}
+
+struct Ctx<'a> {
+    validators: &'a Validators,
+    agency_schema: Json,
+    settings_schema: Json,
+    /// File paths and normalized texts, by index, for source lines.
+    files: Vec<(String, String)>,
+    findings: Vec<Finding>,
+    claims: HashMap<String, Claim>,
+    /// Later claims of an already claimed address: (address, claim).
+    clashes: Vec<(String, Claim)>,
+    explicit: Vec<ExplicitAddress>,
+    agency_codes: HashMap<String, usize>,
+    person_ids: HashMap<String, (usize, u32)>,
+    desired: Vec<DesiredMailbox>,
+    domain: String,
+    policy: model::Policy,
+    max_quota: Option<u64>,
+    default_quota: u64,
+    today: NaiveDate,
+}
+
+pub fn validate(files: &FileSet, validators: &Validators, opts: &Options) -> Outcome {
+    let mut ctx = Ctx {
+        validators,
+        agency_schema: schema::agency_schema(),
+        settings_schema: schema::settings_schema(),
+        files: Vec::new(),
+        findings: Vec::new(),
+        claims: HashMap::new(),
+        clashes: Vec::new(),
+        explicit: Vec::new(),
+        agency_codes: HashMap::new(),
+        person_ids: HashMap::new(),
+        desired: Vec::new(),
+        domain: String::new(),
+        policy: model::Policy::default(),
+        max_quota: None,
+        default_quota: 0,
+        today: opts.today,
+    };
+    let settings = ctx.settings(files.settings.as_ref());
+    if let Some(s) = &settings {
+        ctx.domain = s.domain.to_ascii_lowercase();
+        ctx.policy = s.policy.clone();
+    }
+    ctx.max_quota = model::parse_quota(&ctx.policy.max_quota);
+    ctx.default_quota = model::parse_quota(&ctx.policy.default_quota).unwrap_or(2 << 30);
+
+    let mut any_agency = false;
+    for file in &files.agencies {
+        any_agency |= ctx.agency_file(file);
+    }
+    if !any_agency && settings.is_some() && files.agencies.is_empty() {
+        let idx = ctx.add_file("agencies/".into(), String::new());
+        ctx.push(Msg::NoAgencies, idx, Pos::default(), "", 0);
+    }
+    ctx.cross_checks();
+
+    let lang = opts
+        .lang
+        .or(settings.as_ref().map(|s| s.language))
+        .unwrap_or_default();
+    let mut diagnostics: Vec<Diagnostic> = ctx
+        .findings
+        .iter()
+        .map(|f| {
+            let (path, text) = &ctx.files[f.file];
+            let source_line = (f.pos.line > 0)
+                .then(|| text.split('\n').nth(f.pos.line as usize - 1).map(str::to_string))
+                .flatten();
+            Diagnostic {
+                severity: if f.msg.is_warning() {
+                    Severity::Warning
+                } else {
+                    Severity::Error
+                },
+                code: f.msg.code(),
+                file: path.clone(),
+                line: f.pos.line,
+                column: f.pos.col,
+                pointer: f.pointer.clone(),
+                message: f.msg.text(lang),
+                hint: f.msg.hint(lang),
+                source_line,
+                width: f.width,
+            }
+        })
+        .collect();
+    crate::diagnostics::sort(&mut diagnostics);
+    diagnostics.dedup();
+    let mut desired = ctx.desired;
+    desired.sort_by(|a, b| a.key.cmp(&b.key));
+    Outcome {
+        diagnostics,
+        settings,
+        desired,
+        lang,
+    }
+}
+
+/// Width of a node's text for the caret.
+fn node_width(n: &Node) -> usize {
+    match &n.value {
+        Value::Str(s) if n.style != yaml::Style::Block => s.chars().count().max(1),
+        Value::Int(i) => i.to_string().len(),
+        Value::Bool(b) => b.to_string().len(),
+        _ => 1,
+    }
+}
+
+fn json_type(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "boolean",
+        Json::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Json::Number(_) => "number",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
+    }
+}
+
+fn field_kind(pattern: &str) -> FieldKind {
+    match pattern {
+        p if p == model::ABBR_PATTERN => FieldKind::Abbr,
+        p if p == model::KEY_PATTERN => FieldKind::Key,
+        p if p == model::LOCAL_PATTERN => FieldKind::Local,
+        p if p == model::QUOTA_PATTERN => FieldKind::Quota,
+        p if p == model::DOMAIN_PATTERN => FieldKind::Domain,
+        p if p == model::DATE_PATTERN => FieldKind::Date,
+        p if p == model::NAME_PATTERN || p == model::ORG_NAME_PATTERN => FieldKind::Name,
+        _ => FieldKind::Other,
+    }
+}
+
+/// The closest allowed key, for "did you mean".
+fn suggest(key: &str, allowed: &[String]) -> Option<String> {
+    let lower = key.to_lowercase();
+    allowed
+        .iter()
+        .map(|a| (strsim::damerau_levenshtein(&lower, &a.to_lowercase()), a))
+        .filter(|(d, a)| *d <= 2.max(a.len() / 3) && *d < a.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a.clone())
+}
+
+impl Ctx<'_> {
+    fn add_file(&mut self, path: String, text: String) -> usize {
+        self.files.push((path, text));
+        self.files.len() - 1
+    }
+
+    fn push(&mut self, msg: Msg, file: usize, pos: Pos, pointer: &str, width: usize) {
+        self.findings.push(Finding {
+            msg,
+            file,
+            pos,
+            pointer: pointer.to_string(),
+            width,
+        });
+    }
+
+    /// A finding about the value at `pointer` (or about its key when `on_key`).
+    fn at(&mut self, msg: Msg, file: usize, root: &Node, pointer: &str, on_key: bool) {
+        let (pos, width) = match root.lookup(pointer) {
+            Some((_, Some(k))) if on_key => (k.pos, k.name.chars().count().max(1)),
+            Some((n, _)) => (n.text_pos(), node_width(n)),
+            None => (root.pos, 1),
+        };
+        self.push(msg, file, pos, pointer, width);
+    }
+
+    /// Read a file's text; size, encoding and layout problems become findings.
+    fn read_text(&mut self, file: &SourceFile) -> Option<(usize, String)> {
+        let msg = match &file.entry {
+            Entry::File(bytes) => match std::str::from_utf8(bytes) {
+                Ok(t) => {
+                    let text = yaml::normalize_text(t).into_owned();
+                    let idx = self.add_file(file.path.clone(), text.clone());
+                    return Some((idx, text));
+                }
+                Err(e) => {
+                    // Point at the first bad byte's line.
+                    let good = &bytes[..e.valid_up_to()];
+                    let line = good.iter().filter(|b| **b == b'\n').count() as u32 + 1;
+                    let idx = self.add_file(file.path.clone(), String::new());
+                    self.push(Msg::NotUtf8, idx, Pos { line, col: 1 }, "", 1);
+                    return None;
+                }
+            },
+            Entry::TooLarge(size) => Msg::TooLarge {
+                size: *size,
+                limit: crate::source::MAX_FILE_SIZE,
+            },
+            Entry::Symlink => Msg::OutsideLayout { what: "symlink" },
+            Entry::Submodule => Msg::OutsideLayout { what: "submodule" },
+            Entry::Unreadable(e) => Msg::ReadFailed(e.clone()),
+        };
+        let idx = self.add_file(file.path.clone(), String::new());
+        self.push(msg, idx, Pos::default(), "", 0);
+        None
+    }
+
+    /// Parse YAML and check it against a schema: findings for both.
+    fn parse_and_check(&mut self, idx: usize, text: &str, is_agency: bool) -> Option<(Node, Json)> {
+        let parsed = yaml::parse(text);
+        for e in &parsed.errors {
+            let msg = match &e.kind {
+                YamlErrorKind::Syntax(s) => Msg::Syntax(s.clone()),
+                YamlErrorKind::DuplicateKey { key, first } => Msg::DuplicateKey {
+                    key: key.clone(),
+                    first_line: first.line,
+                },
+                YamlErrorKind::Anchor => Msg::Anchor,
+                YamlErrorKind::Alias => Msg::Alias,
+                YamlErrorKind::Tag(t) => Msg::Tag(t.clone()),
+                YamlErrorKind::TabIndent => Msg::TabIndent,
+                YamlErrorKind::ComplexKey => Msg::ComplexKey,
+                YamlErrorKind::MultipleDocuments => Msg::MultipleDocuments,
+            };
+            let width = match &e.kind {
+                YamlErrorKind::DuplicateKey { key, .. } => key.chars().count(),
+                _ => 1,
+            };
+            self.push(msg, idx, e.pos, "", width);
+        }
+        let Some(root) = parsed.root else {
+            if parsed.errors.is_empty() {
+                self.push(Msg::EmptyDocument, idx, Pos { line: 1, col: 1 }, "", 1);
+            }
+            return None;
+        };
+        let json = root.to_json();
+        let validator = if is_agency {
+            &self.validators.agency
+        } else {
+            &self.validators.settings
+        };
+        if validator.is_valid(&json) {
+            return Some((root, json));
+        }
+        let schema = if is_agency {
+            &self.agency_schema
+        } else {
+            &self.settings_schema
+        };
+        let mut found = Vec::new();
+        for err in validator.iter_errors(&json) {
+            let pointer = err.instance_path().as_str().to_string();
+            found.push(self.schema_finding(&err, &pointer, &root, schema));
+        }
+        for (msg, pointer, on_key) in found.into_iter().flatten() {
+            self.at(msg, idx, &root, &pointer, on_key);
+        }
+        Some((root, json))
+    }
+
+    fn schema_finding(
+        &self,
+        err: &jsonschema::ValidationError<'_>,
+        pointer: &str,
+        root: &Node,
+        schema: &Json,
+    ) -> Vec<(Msg, String, bool)> {
+        use jsonschema::error::ValidationErrorKind as K;
+        let instance = err.instance();
+        let field = pointer.rsplit('/').next().unwrap_or("").to_string();
+        match err.kind() {
+            K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
+                let allowed = schema::allowed_keys(schema, pointer);
+                unexpected
+                    .iter()
+                    .map(|key| {
+                        let msg = Msg::UnknownKey {
+                            key: key.clone(),
+                            suggestion: suggest(key, &allowed),
+                            allowed: allowed.clone(),
+                        };
+                        let p = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                        (msg, p, true)
+                    })
+                    .collect()
+            }
+            K::Required { property } => {
+                let key = property.as_str().unwrap_or_default().to_string();
+                vec![(Msg::MissingKey { key }, pointer.to_string(), true)]
+            }
+            K::Type { kind } => {
+                let expected = match kind {
+                    jsonschema::error::TypeKind::Single(t) => t.to_string(),
+                    jsonschema::error::TypeKind::Multiple(set) => set
+                        .iter()
+                        .map(|t| t.to_string())
+                        .find(|t| t != "null")
+                        .unwrap_or_default(),
+                };
+                let number_like = expected == "string"
+                    && matches!(root.lookup(pointer), Some((n, _)) if matches!(n.value, Value::Int(_) | Value::Float(_)));
+                vec![(
+                    Msg::WrongType {
+                        expected,
+                        found: json_type(instance),
+                        number_like,
+                    },
+                    pointer.to_string(),
+                    false,
+                )]
+            }
+            K::Enum { options } => {
+                let allowed = options
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                    .unwrap_or_default();
+                vec![(
+                    Msg::NotAllowed {
+                        value: display_value(instance),
+                        allowed,
+                    },
+                    pointer.to_string(),
+                    false,
+                )]
+            }
+            K::Constant { expected_value } => vec![(
+                Msg::NotAllowed {
+                    value: display_value(instance),
+                    allowed: vec![display_value(expected_value)],
+                },
+                pointer.to_string(),
+                false,
+            )],
+            K::Pattern { pattern } => {
+                let kind = field_kind(pattern);
+                // Names get a finer, character-level check of their own.
+                if kind == FieldKind::Name {
+                    return Vec::new();
+                }
+                let value = display_value(instance);
+                if kind == FieldKind::Local
+                    && let Some((local, _)) = value.split_once('@')
+                {
+                    return vec![(
+                        Msg::AddressWithDomain {
+                            local: local.to_string(),
+                        },
+                        pointer.to_string(),
+                        false,
+                    )];
+                }
+                vec![(
+                    Msg::BadFormat {
+                        field,
+                        value,
+                        expect: kind,
+                    },
+                    pointer.to_string(),
+                    false,
+                )]
+            }
+            K::Format { .. } => vec![(
+                Msg::BadFormat {
+                    field,
+                    value: display_value(instance),
+                    expect: FieldKind::Date,
+                },
+                pointer.to_string(),
+                false,
+            )],
+            _ => vec![(Msg::SchemaOther(err.to_string()), pointer.to_string(), false)],
+        }
+    }
+
+    fn settings(&mut self, file: Option<&SourceFile>) -> Option<Settings> {
+        let Some(file) = file else {
+            let idx = self.add_file(crate::source::SETTINGS_FILE.into(), String::new());
+            self.push(Msg::SettingsMissing, idx, Pos::default(), "", 0);
+            return None;
+        };
+        let (idx, text) = self.read_text(file)?;
+        let (root, json) = self.parse_and_check(idx, &text, false)?;
+        let settings: Settings = serde_json::from_value(json).ok()?;
+        for (pointer, value) in [
+            ("/policy/defaultQuota", &settings.policy.default_quota),
+            ("/policy/maxQuota", &settings.policy.max_quota),
+        ] {
+            if model::parse_quota(value).is_none() {
+                self.at(
+                    Msg::QuotaUnreadable {
+                        value: value.clone(),
+                    },
+                    idx,
+                    &root,
+                    pointer,
+                    false,
+                );
+            }
+        }
+        Some(settings)
+    }
+
+    /// Check one file under `agencies/`. Returns whether it held an agency.
+    fn agency_file(&mut self, file: &SourceFile) -> bool {
+        if !file.path.ends_with(".yaml") || !matches!(file.entry, Entry::File(_)) {
+            if matches!(file.entry, Entry::File(_)) {
+                let what = if file.path.ends_with(".yml") {
+                    "yml"
+                } else {
+                    "file"
+                };
+                let idx = self.add_file(file.path.clone(), String::new());
+                self.push(Msg::OutsideLayout { what }, idx, Pos::default(), "", 0);
+                return false;
+            }
+            self.read_text(file);
+            return false;
+        }
+        let Some((idx, text)) = self.read_text(file) else {
+            return false;
+        };
+        let Some((root, json)) = self.parse_and_check(idx, &text, true) else {
+            return false;
+        };
+        let Json::Object(mut map) = json else {
+            return false;
+        };
+        // Decode the agency, then each unit and person on its own, so that
+        // one broken entry does not hide the findings about the others.
+        let units = map.remove("units");
+        let people = map.remove("people");
+        let Ok(agency) = serde_json::from_value::<Agency>(Json::Object(map)) else {
+            return true;
+        };
+        let unit_keys = schema::allowed_keys(&self.agency_schema, "/units/0");
+        let person_keys = schema::allowed_keys(&self.agency_schema, "/people/0");
+        let units: Vec<Option<Unit>> = decode_list(units, &unit_keys);
+        let people: Vec<Option<Person>> = decode_list(people, &person_keys);
+        self.check_agency(idx, &root, &agency, &units, &people);
+        true
+    }
+
+    fn check_agency(
+        &mut self,
+        idx: usize,
+        root: &Node,
+        agency: &Agency,
+        units: &[Option<Unit>],
+        people: &[Option<Person>],
+    ) {
+        if agency.api_version != API_VERSION || agency.kind != "Agency" {
+            return;
+        }
+        let line = root.lookup("/code").map_or(1, |(n, _)| n.pos.line);
+        if let Some(&other) = self.agency_codes.get(&agency.code) {
+            let other_file = self.files[other].0.clone();
+            self.at(
+                Msg::DuplicateAgencyCode {
+                    code: agency.code.clone(),
+                    other_file,
+                },
+                idx,
+                root,
+                "/code",
+                false,
+            );
+        } else {
+            self.agency_codes.insert(agency.code.clone(), idx);
+        }
+        let _ = line;
+        self.check_org_name(idx, root, "/name", &agency.name);
+        for (i, former) in agency.former_abbrs.iter().enumerate() {
+            if former.0 == agency.abbr {
+                self.at(
+                    Msg::FormerAbbrIsCurrent {
+                        abbr: former.0.clone(),
+                    },
+                    idx,
+                    root,
+                    &format!("/formerAbbrs/{i}"),
+                    false,
+                );
+            }
+        }
+
+        // The agency's own mailbox.
+        let derived = if agency.agency_type.named_by_place() {
+            match naming::commune_local(&agency.name) {
+                Ok(expected) => {
+                    if expected != agency.abbr {
+                        self.at(
+                            Msg::CommuneAbbr {
+                                abbr: agency.abbr.clone(),
+                                expected: expected.clone(),
+                            },
+                            idx,
+                            root,
+                            "/abbr",
+                            false,
+                        );
+                    }
+                    expected
+                }
+                Err(_) => agency.abbr.clone(),
+            }
+        } else {
+            agency.abbr.clone()
+        };
+        let base = MailboxBase {
+            agency,
+            display_name: nfc_clean(&agency.name),
+        };
+        self.org_mailbox(
+            idx,
+            root,
+            &base,
+            desired::agency_key(&agency.code),
+            MailboxKind::Agency,
+            None,
+            &derived,
+            agency.mailbox.as_ref(),
+            "/mailbox",
+            "",
+        );
+
+        let mut unit_codes: HashMap<&str, u32> = HashMap::new();
+        for (i, unit) in units.iter().enumerate() {
+            let Some(unit) = unit else { continue };
+            let pointer = format!("/units/{i}");
+            let line = root
+                .lookup(&format!("{pointer}/code"))
+                .map_or(0, |(n, _)| n.pos.line);
+            if let Some(&first_line) = unit_codes.get(unit.code.as_str()) {
+                self.at(
+                    Msg::DuplicateUnitCode {
+                        code: unit.code.clone(),
+                        first_line,
+                    },
+                    idx,
+                    root,
+                    &format!("{pointer}/code"),
+                    false,
+                );
+                continue;
+            }
+            unit_codes.insert(&unit.code, line);
+            self.check_org_name(idx, root, &format!("{pointer}/name"), &unit.name);
+            let base = MailboxBase {
+                agency,
+                display_name: nfc_clean(&unit.name),
+            };
+            self.org_mailbox(
+                idx,
+                root,
+                &base,
+                desired::unit_key(&agency.code, &unit.code),
+                MailboxKind::Unit,
+                Some(unit.code.clone()),
+                &naming::unit_local(&unit.abbr, &agency.abbr),
+                unit.mailbox.as_ref(),
+                &format!("{pointer}/mailbox"),
+                &pointer,
+            );
+        }
+
+        let known_units: Vec<String> = units.iter().flatten().map(|u| u.code.clone()).collect();
+        for (i, person) in people.iter().enumerate() {
+            if let Some(person) = person {
+                self.check_person(idx, root, agency, &known_units, i, person);
+            }
+        }
+    }
+
+    /// The mailbox of an agency or a unit.
+    #[allow(clippy::too_many_arguments)]
+    fn org_mailbox(
+        &mut self,
+        idx: usize,
+        root: &Node,
+        base: &MailboxBase<'_>,
+        key: String,
+        kind: MailboxKind,
+        unit_code: Option<String>,
+        derived: &str,
+        settings: Option<&MailboxSettings>,
+        mailbox_pointer: &str,
+        decl_pointer: &str,
+    ) {
+        let default = MailboxSettings::default();
+        let m = settings.unwrap_or(&default);
+        let local = match &m.address {
+            Some(Local(explicit)) => {
+                if !explicit.eq_ignore_ascii_case(derived) {
+                    self.at(
+                        Msg::AddressNotConforming {
+                            address: explicit.clone(),
+                            expected: derived.to_string(),
+                            legacy: m.legacy,
+                        },
+                        idx,
+                        root,
+                        &format!("{mailbox_pointer}/address"),
+                        false,
+                    );
+                }
+                explicit.to_ascii_lowercase()
+            }
+            None => derived.to_string(),
+        };
+        let claim_pointer = if m.address.is_some() {
+            format!("{mailbox_pointer}/address")
+        } else if kind == MailboxKind::Agency {
+            "/abbr".to_string()
+        } else {
+            format!("{decl_pointer}/abbr")
+        };
+        self.claim(&local, &key, idx, root, &claim_pointer);
+        let aliases = self.aliases(idx, root, &key, &m.aliases, mailbox_pointer);
+        let (status, lock) = self.status(idx, root, m.status, m.lock.as_ref(), mailbox_pointer);
+        let quota = self.quota(idx, root, m.quota.as_deref(), mailbox_pointer);
+        self.desired.push(DesiredMailbox {
+            key,
+            kind,
+            address: format!("{local}@{}", self.domain),
+            aliases,
+            display_name: base.display_name.clone(),
+            given_name: None,
+            surname: None,
+            title: None,
+            agency_code: base.agency.code.clone(),
+            agency_abbr: base.agency.abbr.clone(),
+            agency_type: base.agency.agency_type,
+            former_abbrs: base.agency.former_abbrs.iter().map(|a| a.0.clone()).collect(),
+            unit_code,
+            status,
+            lock,
+            quota,
+            file: self.files[idx].0.clone(),
+            pointer: if decl_pointer.is_empty() {
+                String::new()
+            } else {
+                decl_pointer.to_string()
+            },
+        });
+    }
+
+    fn check_person(
+        &mut self,
+        idx: usize,
+        root: &Node,
+        agency: &Agency,
+        known_units: &[String],
+        i: usize,
+        p: &Person,
+    ) {
+        let pointer = format!("/people/{i}");
+        let key = desired::person_key(&p.id);
+        let id_line = root
+            .lookup(&format!("{pointer}/id"))
+            .map_or(0, |(n, _)| n.pos.line);
+        // A second person with the same id is still checked, but claims no
+        // address and asks for no mailbox.
+        let duplicate = if let Some((other, other_line)) = self.person_ids.get(&p.id).copied() {
+            let other_file = self.files[other].0.clone();
+            self.at(
+                Msg::DuplicatePersonId {
+                    id: p.id.clone(),
+                    other_file,
+                    other_line,
+                },
+                idx,
+                root,
+                &format!("{pointer}/id"),
+                false,
+            );
+            true
+        } else {
+            self.person_ids.insert(p.id.clone(), (idx, id_line));
+            false
+        };
+
+        let name_ok = self.check_person_name(idx, root, &format!("{pointer}/name"), &p.name);
+        let given_ok = match &p.given {
+            Some(g) => {
+                let ok = self.check_person_name(idx, root, &format!("{pointer}/given"), g);
+                if ok && name_ok {
+                    let in_name = naming::tokens(&p.name)
+                        .ok()
+                        .zip(naming::fold(g).ok())
+                        .is_some_and(|(tokens, g)| tokens.contains(&g));
+                    if !in_name {
+                        self.at(
+                            Msg::GivenNotInName {
+                                given: g.clone(),
+                                name: p.name.clone(),
+                            },
+                            idx,
+                            root,
+                            &format!("{pointer}/given"),
+                            false,
+                        );
+                    }
+                    in_name
+                } else {
+                    ok
+                }
+            }
+            None => true,
+        };
+        if let Some(unit) = &p.unit
+            && !known_units.contains(unit)
+        {
+            self.at(
+                Msg::UnknownUnit {
+                    unit: unit.clone(),
+                    known: known_units.to_vec(),
+                },
+                idx,
+                root,
+                &format!("{pointer}/unit"),
+                false,
+            );
+        }
+
+        let derived = if name_ok && given_ok {
+            match naming::person_local(&p.name, p.given.as_deref(), &agency.abbr) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    self.at(
+                        Msg::NameUnusable(e.to_string()),
+                        idx,
+                        root,
+                        &format!("{pointer}/name"),
+                        false,
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let local = match (&p.address, &derived) {
+            _ if duplicate => None,
+            (Some(Local(explicit)), Some(derived)) => {
+                if !explicit.eq_ignore_ascii_case(derived) {
+                    let given_slug =
+                        naming::given_slug(&p.name, p.given.as_deref()).unwrap_or_default();
+                    let ap = format!("{pointer}/address");
+                    let (pos, width) = match root.lookup(&ap) {
+                        Some((n, _)) => (n.text_pos(), node_width(n)),
+                        None => (root.pos, 1),
+                    };
+                    self.explicit.push(ExplicitAddress {
+                        key: key.clone(),
+                        explicit: explicit.clone(),
+                        derived: derived.clone(),
+                        given_slug,
+                        abbr: agency.abbr.clone(),
+                        legacy: p.legacy,
+                        file: idx,
+                        pos,
+                        pointer: ap,
+                        width,
+                    });
+                }
+                Some(explicit.to_ascii_lowercase())
+            }
+            (Some(Local(explicit)), None) => Some(explicit.to_ascii_lowercase()),
+            (None, Some(derived)) => Some(derived.clone()),
+            (None, None) => None,
+        };
+        let claim_pointer = if p.address.is_some() {
+            format!("{pointer}/address")
+        } else {
+            format!("{pointer}/name")
+        };
+        if let Some(local) = &local {
+            self.claim(local, &key, idx, root, &claim_pointer);
+        }
+        let aliases = if duplicate {
+            Vec::new()
+        } else {
+            self.aliases(idx, root, &key, &p.aliases, &pointer)
+        };
+        let (status, lock) = self.status(idx, root, p.status, p.lock.as_ref(), &pointer);
+        let quota = self.quota(idx, root, p.quota.as_deref(), &pointer);
+        let Some(local) = local else { return };
+        let display_name = nfc_clean(&p.name);
+        let (given_name, surname) = split_name(&display_name, p.given.as_deref());
+        self.desired.push(DesiredMailbox {
+            key,
+            kind: MailboxKind::Person,
+            address: format!("{local}@{}", self.domain),
+            aliases,
+            display_name,
+            given_name: Some(given_name),
+            surname: Some(surname),
+            title: p.title.as_ref().map(|t| nfc_clean(t)),
+            agency_code: agency.code.clone(),
+            agency_abbr: agency.abbr.clone(),
+            agency_type: agency.agency_type,
+            former_abbrs: agency.former_abbrs.iter().map(|a| a.0.clone()).collect(),
+            unit_code: p.unit.clone(),
+            status,
+            lock,
+            quota,
+            file: self.files[idx].0.clone(),
+            pointer,
+        });
+    }
+
+    fn claim(&mut self, local: &str, key: &str, idx: usize, root: &Node, pointer: &str) {
+        let address = local.to_ascii_lowercase();
+        let (pos, width) = match root.lookup(pointer) {
+            Some((n, _)) => (n.text_pos(), node_width(n)),
+            None => (root.pos, 1),
+        };
+        let claim = Claim {
+            key: key.to_string(),
+            file: idx,
+            pos,
+            pointer: pointer.to_string(),
+            width,
+        };
+        if self.claims.contains_key(&address) {
+            self.clashes.push((address, claim));
+        } else {
+            self.claims.insert(address, claim);
+        }
+    }
+
+    fn aliases(
+        &mut self,
+        idx: usize,
+        root: &Node,
+        key: &str,
+        aliases: &[Local],
+        owner_pointer: &str,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        for (j, alias) in aliases.iter().enumerate() {
+            let local = alias.0.to_ascii_lowercase();
+            self.claim(&local, key, idx, root, &format!("{owner_pointer}/aliases/{j}"));
+            out.push(format!("{local}@{}", self.domain));
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn status(
+        &mut self,
+        idx: usize,
+        root: &Node,
+        status: Status,
+        lock: Option<&Lock>,
+        owner: &str,
+    ) -> (Status, Option<Lock>) {
+        match (status, lock) {
+            (Status::Locked, None) => {
+                let p = format!("{owner}/status");
+                self.at(Msg::LockMissing, idx, root, &p, false);
+            }
+            (Status::Active, Some(_)) => {
+                self.at(Msg::LockIgnored, idx, root, &format!("{owner}/lock"), true);
+            }
+            (Status::Locked, Some(lock)) => {
+                let p = format!("{owner}/lock/since");
+                match NaiveDate::parse_from_str(&lock.since, "%Y-%m-%d") {
+                    Ok(since) if since > self.today => {
+                        let msg = Msg::LockInFuture {
+                            since: lock.since.clone(),
+                            today: self.today.to_string(),
+                        };
+                        self.at(msg, idx, root, &p, false);
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        let msg = Msg::BadDate {
+                            value: lock.since.clone(),
+                        };
+                        self.at(msg, idx, root, &p, false);
+                    }
+                }
+            }
+            (Status::Active, None) => {}
+        }
+        let lock = if status == Status::Locked {
+            lock.cloned()
+        } else {
+            None
+        };
+        (status, lock)
+    }
+
+    fn quota(&mut self, idx: usize, root: &Node, quota: Option<&str>, owner: &str) -> u64 {
+        let Some(q) = quota else {
+            return self.default_quota;
+        };
+        let p = format!("{owner}/quota");
+        match model::parse_quota(q) {
+            None => {
+                let msg = Msg::QuotaUnreadable {
+                    value: q.to_string(),
+                };
+                self.at(msg, idx, root, &p, false);
+                self.default_quota
+            }
+            Some(bytes) => {
+                if let Some(max) = self.max_quota
+                    && bytes > max
+                {
+                    let msg = Msg::QuotaOverMax {
+                        value: q.to_string(),
+                        max: self.policy.max_quota.clone(),
+                    };
+                    self.at(msg, idx, root, &p, false);
+                }
+                bytes
+            }
+        }
+    }
+
+    /// Where a character of a scalar's text is: its column on the line.
+    fn char_pos(&self, root: &Node, pointer: &str, position: usize) -> (Pos, usize) {
+        match root.lookup(pointer) {
+            Some((n, _)) => {
+                let p = n.text_pos();
+                (
+                    Pos {
+                        line: p.line,
+                        col: p.col + position.saturating_sub(1) as u32,
+                    },
+                    1,
+                )
+            }
+            None => (root.pos, 1),
+        }
+    }
+
+    /// Character checks shared by every name: invisible and control
+    /// characters are errors, decomposed text a warning. True when clean.
+    fn name_notices(&mut self, idx: usize, root: &Node, pointer: &str, name: &str) -> bool {
+        let mut ok = true;
+        for notice in naming::notices(name) {
+            match notice {
+                NameNotice::NotNfc => {
+                    self.at(Msg::NameNotNfc, idx, root, pointer, false);
+                }
+                NameNotice::Invisible { ch, position } | NameNotice::Control { ch, position } => {
+                    let (pos, width) = self.char_pos(root, pointer, position);
+                    self.push(Msg::NameInvisible { ch, position }, idx, pos, pointer, width);
+                    ok = false;
+                }
+            }
+        }
+        ok
+    }
+
+    /// A person's name must fold: only Vietnamese and ASCII letters.
+    fn check_person_name(&mut self, idx: usize, root: &Node, pointer: &str, name: &str) -> bool {
+        let clean = self.name_notices(idx, root, pointer, name);
+        match naming::fold(name) {
+            Ok(_) => clean,
+            Err(err) => {
+                let (pos, width) = self.char_pos(root, pointer, err.position);
+                self.push(Msg::NameChar { err }, idx, pos, pointer, width);
+                false
+            }
+        }
+    }
+
+    /// An organisation's name may hold punctuation, but its letters must be
+    /// Vietnamese or ASCII ones.
+    fn check_org_name(&mut self, idx: usize, root: &Node, pointer: &str, name: &str) {
+        self.name_notices(idx, root, pointer, name);
+        let letters: String = name
+            .chars()
+            .map(|c| if ORG_PUNCTUATION.contains(c) { ' ' } else { c })
+            .collect();
+        if letters.trim().is_empty() {
+            return;
+        }
+        if let Err(err) = naming::fold(&letters) {
+            if err.ch.is_none() {
+                return;
+            }
+            let (pos, width) = self.char_pos(root, pointer, err.position);
+            self.push(Msg::NameChar { err }, idx, pos, pointer, width);
+        }
+    }
+
+    /// Rules that need the whole repository: unique addresses, and explicit
+    /// addresses that are allowed only when the derived one is taken.
+    fn cross_checks(&mut self) {
+        let clashes = std::mem::take(&mut self.clashes);
+        for (address, claim) in clashes {
+            let first = &self.claims[&address];
+            if first.key == claim.key {
+                continue; // an alias repeating the mailbox's own address
+            }
+            let other_file = self.files[first.file].0.clone();
+            let other_line = first.pos.line;
+            let free = self.free_alternative(&claim);
+            self.push(
+                Msg::AddressTaken {
+                    address: format!("{address}@{}", self.domain),
+                    other_file,
+                    other_line,
+                    free,
+                },
+                claim.file,
+                claim.pos,
+                &claim.pointer,
+                claim.width,
+            );
+        }
+        let explicit = std::mem::take(&mut self.explicit);
+        for e in explicit {
+            let derived_taken = self
+                .claims
+                .get(&e.derived)
+                .is_some_and(|c| c.key != e.key);
+            if naming::person_address_conforms(
+                &e.explicit,
+                &e.derived,
+                &e.given_slug,
+                &e.abbr,
+                derived_taken,
+            ) {
+                continue;
+            }
+            self.push(
+                Msg::AddressNotConforming {
+                    address: e.explicit,
+                    expected: e.derived,
+                    legacy: e.legacy,
+                },
+                e.file,
+                e.pos,
+                &e.pointer,
+                e.width,
+            );
+        }
+    }
+
+    /// A free address to suggest for a person whose derived address clashes.
+    fn free_alternative(&self, claim: &Claim) -> Option<String> {
+        let id = claim.key.strip_prefix("person/")?;
+        let m = self.desired.iter().find(|m| m.key == claim.key)?;
+        let _ = id;
+        let given = m.given_name.clone();
+        let taken = |local: &str| self.claims.contains_key(local);
+        naming::person_alternatives(&m.display_name, given.as_deref(), &m.agency_abbr, &taken, 1)
+            .ok()?
+            .into_iter()
+            .next()
+    }
+}
+
+/// Punctuation an organisation's name may hold.
+const ORG_PUNCTUATION: &str = ",.()&/:;\"–-";
+
+struct MailboxBase<'a> {
+    agency: &'a Agency,
+    display_name: String,
+}
+
+/// Decode each item of a list; an item with unknown keys (already reported)
+/// is decoded without them, so the rest of it is still checked.
+fn decode_list<T: serde::de::DeserializeOwned>(list: Option<Json>, known: &[String]) -> Vec<Option<T>> {
+    match list {
+        Some(Json::Array(items)) => items
+            .into_iter()
+            .map(|v| match serde_json::from_value(v.clone()) {
+                Ok(t) => Some(t),
+                Err(_) => match v {
+                    Json::Object(mut m) => {
+                        m.retain(|k, _| known.iter().any(|a| a == k));
+                        serde_json::from_value(Json::Object(m)).ok()
+                    }
+                    _ => None,
+                },
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn display_value(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// NFC, single spaces, trimmed: the form a name is stored in.
+pub fn nfc_clean(s: &str) -> String {
+    let nfc: String = s.nfc().collect();
+    nfc.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// (given name, the rest) of a display name; with `given` set, that word.
+fn split_name(display: &str, given: Option<&str>) -> (String, String) {
+    let words: Vec<&str> = display.split(' ').collect();
+    let gi = match given {
+        Some(g) => {
+            let g = naming::fold(g).unwrap_or_default();
+            words
+                .iter()
+                .position(|w| naming::fold(w).is_ok_and(|f| f == g))
+                .unwrap_or(words.len() - 1)
+        }
+        None => words.len() - 1,
+    };
+    let rest: Vec<&str> = words
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != gi)
+        .map(|(_, w)| *w)
+        .collect();
+    let surname = if rest.is_empty() {
+        words[gi].to_string()
+    } else {
+        rest.join(" ")
+    };
+    (words[gi].to_string(), surname)
+}
