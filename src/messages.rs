@@ -121,6 +121,11 @@ impl Msg {
         }
     }
 
+    /// Findings of the schema check (E02x and the address-with-domain hint).
+    pub fn is_schema(&self) -> bool {
+        self.code().starts_with("E02") || self.code() == "E041"
+    }
+
     pub fn is_warning(&self) -> bool {
         self.code().starts_with('W')
     }

@@ -138,9 +138,18 @@ pub fn validate(files: &FileSet, validators: &Validators, opts: &Options) -> Out
         .lang
         .or(settings.as_ref().map(|s| s.language))
         .unwrap_or_default();
+    // A value the schema already refused gets no second finding from the
+    // rules that read it.
+    let schema_refused: std::collections::HashSet<(usize, String)> = ctx
+        .findings
+        .iter()
+        .filter(|f| f.msg.is_schema())
+        .map(|f| (f.file, f.pointer.clone()))
+        .collect();
     let mut diagnostics: Vec<Diagnostic> = ctx
         .findings
         .iter()
+        .filter(|f| f.msg.is_schema() || !schema_refused.contains(&(f.file, f.pointer.clone())))
         .map(|f| {
             let (path, text) = &ctx.files[f.file];
             let source_line = (f.pos.line > 0)
@@ -443,6 +452,46 @@ impl Ctx<'_> {
                 pointer.to_string(),
                 false,
             )],
+            K::AnyOf { context } | K::OneOfNotValid { context } => {
+                // `Option<T>` is `anyOf: [T, null]` and documented enums are
+                // `oneOf` of constants: report what the real alternatives say.
+                let real: Vec<&Vec<jsonschema::ValidationError<'static>>> = context
+                    .iter()
+                    .filter(|errs| {
+                        !errs.iter().all(|e| {
+                            matches!(e.kind(), K::Type { kind: jsonschema::error::TypeKind::Single(t) } if t.to_string() == "null")
+                        })
+                    })
+                    .collect();
+                let constants: Vec<String> = real
+                    .iter()
+                    .flat_map(|errs| errs.iter())
+                    .filter_map(|e| match e.kind() {
+                        K::Constant { expected_value } => Some(display_value(expected_value)),
+                        _ => None,
+                    })
+                    .collect();
+                if !constants.is_empty() && constants.len() == real.len() {
+                    return vec![(
+                        Msg::NotAllowed {
+                            value: display_value(instance),
+                            allowed: constants,
+                        },
+                        pointer.to_string(),
+                        false,
+                    )];
+                }
+                if let [only] = real.as_slice() {
+                    return only
+                        .iter()
+                        .flat_map(|e| {
+                            let p = e.instance_path().as_str().to_string();
+                            self.schema_finding(e, &p, root, schema)
+                        })
+                        .collect();
+                }
+                vec![(Msg::SchemaOther(err.to_string()), pointer.to_string(), false)]
+            }
             _ => vec![(Msg::SchemaOther(err.to_string()), pointer.to_string(), false)],
         }
     }

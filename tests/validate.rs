@@ -1,0 +1,426 @@
+//! The rules of `hopthu validate`, one test per rule, on small repositories
+//! written to temporary folders.
+
+use hopthu::diagnostics::{Diagnostic, Severity};
+use hopthu::model::Language;
+use hopthu::schema::Validators;
+use hopthu::source::FileSet;
+use hopthu::validate::{Options, Outcome, validate};
+use std::path::Path;
+
+const SETTINGS: &str = "apiVersion: hopthu/v1\ndomain: sonla.gov.vn\nlanguage: en\n";
+
+fn today() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap()
+}
+
+fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+fn check_dir(dir: &Path) -> Outcome {
+    let files = FileSet::read_folder(dir).unwrap();
+    validate(
+        &files,
+        &Validators::new(),
+        &Options {
+            lang: Some(Language::En),
+            today: today(),
+        },
+    )
+}
+
+fn check(agency: &str) -> Outcome {
+    let dir = repo(&[("hopthu.yaml", SETTINGS), ("agencies/a.yaml", agency)]);
+    check_dir(dir.path())
+}
+
+fn agency(body: &str) -> String {
+    format!(
+        "apiVersion: hopthu/v1\nkind: Agency\ncode: \"S01\"\nabbr: skhcn\ntype: department\nname: Sở Khoa học và Công nghệ\n{body}"
+    )
+}
+
+fn find<'a>(o: &'a Outcome, code: &str) -> &'a Diagnostic {
+    o.diagnostics
+        .iter()
+        .find(|d| d.code == code)
+        .unwrap_or_else(|| panic!("no {code} in {:#?}", o.diagnostics))
+}
+
+fn codes(o: &Outcome) -> Vec<&'static str> {
+    o.diagnostics.iter().map(|d| d.code).collect()
+}
+
+#[test]
+fn a_clean_repository_is_valid_and_yields_every_mailbox() {
+    let o = check(&agency(
+        "units:\n  - code: vp\n    abbr: vp\n    name: Văn phòng Sở\npeople:\n  - id: p1\n    name: Nguyễn Văn An\n    unit: vp\n",
+    ));
+    assert!(o.diagnostics.is_empty(), "{:#?}", o.diagnostics);
+    let addrs: Vec<&str> = o.desired.iter().map(|m| m.address.as_str()).collect();
+    assert_eq!(
+        addrs,
+        ["skhcn@sonla.gov.vn", "annv.skhcn@sonla.gov.vn", "vp.skhcn@sonla.gov.vn"]
+    );
+    let keys: Vec<&str> = o.desired.iter().map(|m| m.key.as_str()).collect();
+    assert_eq!(keys, ["agency/S01", "person/p1", "unit/S01/vp"]);
+    let person = &o.desired[1];
+    assert_eq!(person.given_name.as_deref(), Some("An"));
+    assert_eq!(person.surname.as_deref(), Some("Nguyễn Văn"));
+    assert_eq!(person.quota, 2 << 30);
+}
+
+#[test]
+fn yaml_syntax_errors_point_at_their_line() {
+    let o = check("apiVersion: hopthu/v1\nkind: [Agency\ncode: x\n");
+    let d = find(&o, "E010");
+    assert_eq!(d.file, "agencies/a.yaml");
+    assert!(d.line >= 2, "{d:?}");
+}
+
+#[test]
+fn duplicate_keys_are_errors() {
+    let o = check(&agency("abbr: other\n"));
+    let d = find(&o, "E011");
+    assert_eq!((d.line, d.column), (7, 1));
+    assert!(d.message.contains("first on line 4"), "{}", d.message);
+}
+
+#[test]
+fn anchors_and_aliases_are_refused() {
+    let o = check(&agency(
+        "units:\n  - &u\n    code: vp\n    abbr: vp\n    name: VP\n  - *u\n",
+    ));
+    assert_eq!(codes(&o).iter().filter(|c| **c == "E012").count(), 2);
+}
+
+#[test]
+fn tabs_used_for_indentation_are_errors() {
+    let o = check(&agency("people:\n\t- id: p1\n"));
+    let d = find(&o, "E013");
+    assert_eq!((d.line, d.column), (8, 1));
+}
+
+#[test]
+fn files_over_five_mebibytes_are_refused_unread() {
+    let big = format!("{}\n# {}\n", agency(""), "x".repeat(5 * 1024 * 1024));
+    let o = check(&big);
+    assert_eq!(codes(&o), ["E003"]);
+}
+
+#[test]
+fn stray_files_links_and_nested_repositories_are_outside_the_layout() {
+    let dir = repo(&[
+        ("hopthu.yaml", SETTINGS),
+        ("agencies/a.yaml", &agency("")),
+        ("agencies/b.yml", "x: 1\n"),
+        ("agencies/notes.txt", "x"),
+        ("agencies/sub/.git", "gitdir: ../x"),
+        ("README.md", "a repository may hold other files at its root"),
+    ]);
+    std::os::unix::fs::symlink(
+        dir.path().join("agencies/a.yaml"),
+        dir.path().join("agencies/link.yaml"),
+    )
+    .unwrap();
+    let o = check_dir(dir.path());
+    let outside: Vec<&str> = o
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "E004")
+        .map(|d| d.file.as_str())
+        .collect();
+    assert_eq!(
+        outside,
+        ["agencies/b.yml", "agencies/link.yaml", "agencies/notes.txt", "agencies/sub"]
+    );
+}
+
+#[test]
+fn a_missing_settings_file_is_an_error() {
+    let dir = repo(&[("agencies/a.yaml", &agency(""))]);
+    let o = check_dir(dir.path());
+    assert_eq!(find(&o, "E005").file, "hopthu.yaml");
+}
+
+#[test]
+fn misspelled_keys_get_did_you_mean() {
+    let o = check(&agency("people:\n  - id: p1\n    name: Nguyễn Văn An\n    adress: annv.skhcn\n"));
+    let d = find(&o, "E020");
+    assert!(d.message.contains("did you mean `address`"), "{}", d.message);
+    assert_eq!((d.line, d.column, d.width), (10, 5, 6));
+    assert_eq!(d.pointer, "/people/0/adress");
+    // The rest of the person is still checked: the derived address is claimed.
+    assert_eq!(o.desired.len(), 2);
+}
+
+#[test]
+fn missing_keys_wrong_types_and_unknown_values_are_schema_errors() {
+    let o = check("apiVersion: hopthu/v1\nkind: Agency\ncode: 03646\nabbr: tohieu\ntype: phuong\n");
+    assert!(find(&o, "E021").message.contains("`name`"));
+    let t = find(&o, "E022");
+    assert_eq!(t.line, 3);
+    assert!(t.hint.as_deref().unwrap().contains("\"03646\""), "{t:?}");
+    let e = find(&o, "E023");
+    assert!(e.message.contains("`ward`"), "{}", e.message);
+}
+
+#[test]
+fn person_addresses_must_follow_the_rule() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    address: nguyenvanan.skhcn\n",
+    ));
+    let d = find(&o, "E040");
+    assert_eq!((d.line, d.column), (10, 14));
+    assert!(d.message.contains("annv.skhcn"), "{}", d.message);
+}
+
+#[test]
+fn a_legacy_address_is_only_a_warning() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    address: nguyenvanan\n    legacy: true\n",
+    ));
+    assert_eq!(codes(&o), ["W040"]);
+    assert!(o.is_valid());
+    assert_eq!(o.desired[1].address, "nguyenvanan@sonla.gov.vn");
+}
+
+#[test]
+fn an_explicit_address_is_allowed_when_the_derived_one_is_taken() {
+    let people = "people:\n  - id: p1\n    name: Nguyễn Văn An\n  - id: p2\n    name: Ngô Văn An\n    address: an2nv.skhcn\n";
+    let o = check(&agency(people));
+    assert!(o.diagnostics.is_empty(), "{:#?}", o.diagnostics);
+    // ...but not when it is free.
+    let o = check(&agency(
+        "people:\n  - id: p2\n    name: Ngô Văn An\n    address: an2nv.skhcn\n",
+    ));
+    assert_eq!(codes(&o), ["E040"]);
+    // ...and it must keep the given name and the agency.
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n  - id: p2\n    name: Ngô Văn An\n    address: binh.skhcn\n",
+    ));
+    assert_eq!(codes(&o), ["E040"]);
+}
+
+#[test]
+fn two_people_deriving_the_same_address_collide_with_a_free_suggestion() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n  - id: p2\n    name: Ngô Văn An\n",
+    ));
+    let d = find(&o, "E042");
+    assert_eq!(d.line, 11);
+    assert!(d.message.contains("annv.skhcn@sonla.gov.vn"), "{}", d.message);
+    assert!(d.hint.as_deref().unwrap().contains("address: an2nv.skhcn"), "{d:?}");
+}
+
+#[test]
+fn addresses_and_aliases_are_unique_ignoring_case_across_files() {
+    let dir = repo(&[
+        ("hopthu.yaml", SETTINGS),
+        (
+            "agencies/a.yaml",
+            &agency("people:\n  - id: p1\n    name: Nguyễn Văn An\n    aliases: [VP.STC]\n"),
+        ),
+        (
+            "agencies/b.yaml",
+            "apiVersion: hopthu/v1\nkind: Agency\ncode: S02\nabbr: stc\ntype: department\nname: Sở Tài chính\nunits:\n  - code: vp\n    abbr: vp\n    name: Văn phòng\n",
+        ),
+    ]);
+    let o = check_dir(dir.path());
+    let d = find(&o, "E042");
+    assert_eq!(d.file, "agencies/b.yaml");
+    assert!(d.message.contains("agencies/a.yaml:10"), "{}", d.message);
+}
+
+#[test]
+fn agency_codes_and_person_ids_are_unique() {
+    let dir = repo(&[
+        ("hopthu.yaml", SETTINGS),
+        ("agencies/a.yaml", &agency("people:\n  - id: p1\n    name: Nguyễn Văn An\n")),
+        (
+            "agencies/b.yaml",
+            "apiVersion: hopthu/v1\nkind: Agency\ncode: \"S01\"\nabbr: stc\ntype: department\nname: Sở Tài chính\npeople:\n  - id: p1\n    name: Lò Văn Ún\n",
+        ),
+    ]);
+    let o = check_dir(dir.path());
+    assert!(find(&o, "E043").message.contains("agencies/a.yaml"));
+    let d = find(&o, "E044");
+    assert_eq!((d.file.as_str(), d.line), ("agencies/b.yaml", 8));
+}
+
+#[test]
+fn unit_references_must_exist() {
+    let o = check(&agency(
+        "units:\n  - code: vp\n    abbr: vp\n    name: Văn phòng\npeople:\n  - id: p1\n    name: Nguyễn Văn An\n    unit: kt\n",
+    ));
+    let d = find(&o, "E046");
+    assert_eq!(d.line, 14);
+    assert!(d.hint.as_deref().unwrap().contains("`vp`"));
+}
+
+#[test]
+fn a_locked_mailbox_needs_a_reason_and_a_date_not_in_the_future() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    status: locked\n",
+    ));
+    assert_eq!(codes(&o), ["E047"]);
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    status: locked\n    lock:\n      reason: inactive\n      since: 2027-01-01\n",
+    ));
+    let d = find(&o, "E049");
+    assert!(d.message.contains("2026-12-03"), "{}", d.message);
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    status: locked\n    lock:\n      reason: inactive\n      since: 2026-02-30\n",
+    ));
+    assert!(codes(&o).contains(&"E049") || codes(&o).contains(&"E024"), "{:?}", codes(&o));
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    status: locked\n    lock:\n      reason: bored\n      since: 2026-10-01\n",
+    ));
+    assert_eq!(codes(&o), ["E023"]);
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    status: locked\n    lock: {reason: inactive, since: 2026-10-01}\n",
+    ));
+    assert!(o.diagnostics.is_empty(), "{:#?}", o.diagnostics);
+    assert_eq!(o.desired[1].status, hopthu::model::Status::Locked);
+}
+
+#[test]
+fn quotas_parse_and_stay_within_the_maximum() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    quota: 60GiB\n  - id: p2\n    name: Lò Văn Ún\n    quota: lots\n  - id: p3\n    name: Cầm Ún\n    quota: 500MiB\n",
+    ));
+    assert_eq!(find(&o, "E051").line, 10);
+    assert_eq!(find(&o, "E024").line, 13);
+    let p3 = o.desired.iter().find(|m| m.key == "person/p3").unwrap();
+    assert_eq!(p3.quota, 500 << 20);
+}
+
+#[test]
+fn look_alike_letters_are_errors_naming_the_character_and_its_position() {
+    // "Nguyễn" with a Cyrillic "у" (U+0443) as its second letter.
+    let o = check(&agency("people:\n  - id: p1\n    name: N\u{443}yễn Văn An\n"));
+    let d = find(&o, "E030");
+    assert_eq!((d.line, d.column), (9, 12));
+    assert!(d.message.contains("U+0443") && d.message.contains("position 2"), "{}", d.message);
+    assert!(o.desired.iter().all(|m| m.key != "person/p1"));
+}
+
+#[test]
+fn zero_width_and_control_characters_are_errors() {
+    let o = check(&agency("people:\n  - id: p1\n    name: \"Nguyễn\u{200b} Văn An\"\n"));
+    let d = find(&o, "E031");
+    assert!(d.message.contains("U+200B") && d.message.contains("position 7"), "{}", d.message);
+    assert_eq!(d.column, 12 + 6);
+    let o = check(&agency("people:\n  - id: p1\n    name: \"Nguyễn\\tVăn An\"\n"));
+    assert!(codes(&o).contains(&"E031"), "{:?}", codes(&o));
+}
+
+#[test]
+fn decomposed_names_are_accepted_with_a_warning() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguye\u{302}\u{303}n Va\u{306}n An\n",
+    ));
+    assert_eq!(codes(&o), ["W032"]);
+    assert!(o.is_valid());
+    let p = &o.desired[1];
+    assert_eq!(p.address, "annv.skhcn@sonla.gov.vn");
+    assert_eq!(p.display_name, "Nguyễn Văn An");
+}
+
+#[test]
+fn organisation_names_may_hold_punctuation_but_not_look_alikes() {
+    let o = check(&agency(
+        "units:\n  - code: kt\n    abbr: pkthtdt\n    name: \"Phòng Kinh tế, Hạ tầng và Đô thị (phường)\"\n",
+    ));
+    assert!(o.diagnostics.is_empty(), "{:#?}", o.diagnostics);
+    let o = check(&agency(
+        "units:\n  - code: kt\n    abbr: kt\n    name: Phòng Kinh t\u{435}\n",
+    ));
+    assert_eq!(codes(&o), ["E030"]);
+}
+
+#[test]
+fn communes_and_wards_take_their_address_from_their_name() {
+    let ward = "apiVersion: hopthu/v1\nkind: Agency\ncode: \"03646\"\nabbr: tohieu\ntype: ward\nname: Phường Tô Hiệu\nunits:\n  - code: vp\n    abbr: vp\n    name: Văn phòng HĐND và UBND\n";
+    let o = check(ward);
+    assert!(o.diagnostics.is_empty(), "{:#?}", o.diagnostics);
+    assert_eq!(o.desired[0].address, "tohieu@sonla.gov.vn");
+    assert_eq!(o.desired[1].address, "vp.tohieu@sonla.gov.vn");
+    let o = check(&ward.replace("abbr: tohieu", "abbr: th"));
+    let d = find(&o, "E053");
+    assert!(d.message.contains("`tohieu`"), "{}", d.message);
+}
+
+#[test]
+fn family_last_names_use_the_given_name_written_apart() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: H'Hen Niê\n    given: H'Hen\n  - id: p2\n    name: Y Moan Êban\n    given: Moan\n  - id: p3\n    name: Lò Văn Ún\n    given: Bình\n",
+    ));
+    let addr = |k: &str| o.desired.iter().find(|m| m.key == k).map(|m| m.address.clone());
+    assert_eq!(addr("person/p1").as_deref(), Some("hhenn.skhcn@sonla.gov.vn"));
+    assert_eq!(addr("person/p2").as_deref(), Some("moanye.skhcn@sonla.gov.vn"));
+    assert_eq!(find(&o, "E052").line, 16);
+}
+
+#[test]
+fn an_address_written_with_its_domain_gets_a_hint() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    address: annv.skhcn@sonla.gov.vn\n",
+    ));
+    let d = find(&o, "E041");
+    assert_eq!(d.hint.as_deref(), Some("address: annv.skhcn"));
+}
+
+#[test]
+fn every_finding_is_reported_in_one_run() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: N\u{443}yen\n  - id: p2\n    name: Lò Văn Ún\n    status: locked\n  - id: p3\n    name: Cầm Ún\n    quota: 99TiB\n    unit: x\n",
+    ));
+    let mut c = codes(&o);
+    c.sort();
+    assert_eq!(c, ["E030", "E046", "E047", "E051"]);
+}
+
+#[test]
+fn messages_are_vietnamese_by_default() {
+    let dir = repo(&[
+        ("hopthu.yaml", "apiVersion: hopthu/v1\ndomain: sonla.gov.vn\n"),
+        ("agencies/a.yaml", &agency("adress: x\n")),
+    ]);
+    let files = FileSet::read_folder(dir.path()).unwrap();
+    let o = validate(
+        &files,
+        &Validators::new(),
+        &Options {
+            lang: None,
+            today: today(),
+        },
+    );
+    assert_eq!(o.lang, Language::Vi);
+    assert!(find(&o, "E020").message.starts_with("khóa không hợp lệ"));
+    assert_eq!(o.diagnostics[0].severity, Severity::Error);
+}
+
+#[test]
+fn bom_and_crlf_files_are_tolerated() {
+    let text = format!("\u{feff}{}", agency("people:\n  - id: p1\n    name: Nguyễn Văn An\n").replace('\n', "\r\n"));
+    let o = check(&text);
+    assert!(o.diagnostics.is_empty(), "{:#?}", o.diagnostics);
+}
+
+#[test]
+fn bytes_that_are_not_utf8_are_reported_on_their_line() {
+    let dir = repo(&[("hopthu.yaml", SETTINGS)]);
+    std::fs::create_dir_all(dir.path().join("agencies")).unwrap();
+    std::fs::write(dir.path().join("agencies/a.yaml"), b"apiVersion: hopthu/v1\nname: Nguy\xe1n\n").unwrap();
+    let o = check_dir(dir.path());
+    let d = find(&o, "E002");
+    assert_eq!(d.line, 2);
+}
