@@ -1,0 +1,239 @@
+//! The live directory: what the mail server's directory holds now, read
+//! completely or not at all, and written one operation at a time. Two
+//! backends behind one interface, chosen by URL: `ldap://`/`ldaps://` (a real
+//! server, through ldap3) and `ldif:PATH` (one LDIF file, embedded).
+//!
+//! This layer knows entries and attributes only; what a mailbox looks like
+//! in a given mail server's layout lives in `layout.rs`.
+
+use std::collections::BTreeMap;
+
+pub mod ldap;
+pub mod ldif;
+
+/// Attribute values by attribute name. Names keep the spelling the server
+/// (or the file) returned; compare them with `eq_ignore_ascii_case`.
+pub type Attrs = BTreeMap<String, Vec<String>>;
+
+/// One entry as read, operational attributes included when asked for
+/// (`entryUUID`, `creatorsName`, `createTimestamp`, `pwdAccountLockedTime`,
+/// `authTimestamp`...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveEntry {
+    pub dn: String,
+    pub attrs: Attrs,
+}
+
+impl LiveEntry {
+    /// The values of an attribute, its name compared without regard to case.
+    pub fn get(&self, name: &str) -> &[String] {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or(&[])
+    }
+
+    pub fn first(&self, name: &str) -> Option<&str> {
+        self.get(name).first().map(String::as_str)
+    }
+}
+
+/// Which entries a read returns: those with any of these object classes
+/// (compared without regard to case). Rendered as an LDAP filter for a
+/// server, evaluated directly by the file backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub base: String,
+    pub any_object_class: Vec<String>,
+    /// Attributes to return; `*` and `+` are allowed (all user / all
+    /// operational attributes).
+    pub attrs: Vec<String>,
+}
+
+impl Selection {
+    pub fn ldap_filter(&self) -> String {
+        match self.any_object_class.as_slice() {
+            [] => "(objectClass=*)".to_string(),
+            [one] => format!("(objectClass={})", escape_filter(one)),
+            many => format!(
+                "(|{})",
+                many.iter()
+                    .map(|c| format!("(objectClass={})", escape_filter(c)))
+                    .collect::<String>()
+            ),
+        }
+    }
+}
+
+/// RFC 4515 escaping of a filter value.
+pub fn escape_filter(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '*' => out.push_str("\\2a"),
+            '(' => out.push_str("\\28"),
+            ')' => out.push_str("\\29"),
+            '\\' => out.push_str("\\5c"),
+            '\0' => out.push_str("\\00"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mod {
+    /// Replace every value (an empty list removes the attribute).
+    Replace(String, Vec<String>),
+    Add(String, Vec<String>),
+    /// Remove these values (an empty list removes the attribute).
+    Delete(String, Vec<String>),
+}
+
+/// One write. Secrets (`userPassword`) may appear in `Add` and `Modify`
+/// values: a `Write` is never logged or printed as it is.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Write {
+    Add { dn: String, attrs: Attrs },
+    Modify { dn: String, mods: Vec<Mod> },
+    /// Modify DN: the entry and its entryUUID stay.
+    Rename {
+        dn: String,
+        new_rdn: String,
+        new_superior: Option<String>,
+    },
+    Delete { dn: String },
+}
+
+impl std::fmt::Debug for Write {
+    /// Names the operation and its DN only: values may hold secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Write::Add { dn, .. } => write!(f, "Add({dn})"),
+            Write::Modify { dn, mods } => write!(f, "Modify({dn}, {} change(s))", mods.len()),
+            Write::Rename {
+                dn,
+                new_rdn,
+                new_superior,
+            } => write!(f, "Rename({dn} -> {new_rdn}, {new_superior:?})"),
+            Write::Delete { dn } => write!(f, "Delete({dn})"),
+        }
+    }
+}
+
+/// Why a read or a connection failed. A failed read never yields a partial
+/// list: callers must stop with no writes.
+#[derive(Debug, thiserror::Error)]
+pub enum DirError {
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("the bind as {dn} was refused: {reason}")]
+    Bind { dn: String, reason: String },
+    /// The read stopped before the end: a dropped connection, a size or
+    /// time limit, a referral, an error code from the server.
+    #[error("the read of {base} is incomplete: {reason}")]
+    Incomplete { base: String, reason: String },
+    #[error("the base DN {base} does not exist or cannot be read")]
+    NoBase { base: String },
+    #[error("the directory file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A refused write: the server's result code and its own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteError {
+    pub code: u32,
+    pub message: String,
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LDAP result {}: {}", self.code, self.message)
+    }
+}
+
+/// How to reach a live directory.
+#[derive(Clone, Default)]
+pub struct ConnectOptions {
+    /// `ldap://host:port`, `ldaps://host:port` or `ldif:PATH`.
+    pub url: String,
+    pub starttls: bool,
+    /// PEM file of the CA that signed the server's certificate.
+    pub ca_file: Option<std::path::PathBuf>,
+    pub bind_dn: Option<String>,
+    /// Never printed: Debug is implemented by hand.
+    pub bind_password: Option<String>,
+    /// Operations in flight at once on the one connection.
+    pub concurrency: usize,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("url", &self.url)
+            .field("starttls", &self.starttls)
+            .field("ca_file", &self.ca_file)
+            .field("bind_dn", &self.bind_dn)
+            .field("bind_password", &self.bind_password.as_ref().map(|_| "<secret>"))
+            .finish()
+    }
+}
+
+/// A connected live directory.
+pub enum Directory {
+    Ldap(ldap::LdapDirectory),
+    Ldif(ldif::LdifDirectory),
+}
+
+impl Directory {
+    pub async fn connect(opts: &ConnectOptions) -> Result<Directory, DirError> {
+        if let Some(path) = opts.url.strip_prefix("ldif:") {
+            Ok(Directory::Ldif(ldif::LdifDirectory::open(path)?))
+        } else if opts.url.starts_with("ldap://") || opts.url.starts_with("ldaps://") {
+            Ok(Directory::Ldap(ldap::LdapDirectory::connect(opts).await?))
+        } else {
+            Err(DirError::Other(format!(
+                "unknown directory URL {:?}: use ldap://HOST, ldaps://HOST or ldif:PATH",
+                opts.url
+            )))
+        }
+    }
+
+    /// Every selected entry under the base: complete, or an error.
+    pub async fn read(&mut self, sel: &Selection) -> Result<Vec<LiveEntry>, DirError> {
+        match self {
+            Directory::Ldap(d) => d.read(sel).await,
+            Directory::Ldif(d) => d.read(sel),
+        }
+    }
+
+    /// Whether an entry exists (for base DNs and containers).
+    pub async fn exists(&mut self, dn: &str) -> Result<bool, DirError> {
+        match self {
+            Directory::Ldap(d) => d.exists(dn).await,
+            Directory::Ldif(d) => Ok(d.exists(dn)),
+        }
+    }
+
+    /// Carry out writes, many in flight where the backend can; one result
+    /// per write, in order. Writes in one batch must not depend on each
+    /// other (the caller sends renames, deletes, adds and modifies as
+    /// separate batches). The file backend makes the whole batch durable
+    /// with one atomic rename at the end.
+    pub async fn write(&mut self, writes: Vec<Write>) -> Vec<Result<(), WriteError>> {
+        match self {
+            Directory::Ldap(d) => d.write(writes).await,
+            Directory::Ldif(d) => d.write(writes),
+        }
+    }
+
+    pub async fn close(self) -> Result<(), DirError> {
+        match self {
+            Directory::Ldap(d) => d.close().await,
+            Directory::Ldif(_) => Ok(()),
+        }
+    }
+}
