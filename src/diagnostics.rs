@@ -77,8 +77,24 @@ pub fn render_human(d: &Diagnostic, color: bool, lang: crate::model::Language) -
     if let Some(src) = &d.source_line {
         let num = d.line.to_string();
         let pad = " ".repeat(num.len());
-        let shown: String = src.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
-        let lead: String = " ".repeat(d.column.saturating_sub(1) as usize);
+        // Very long lines are shown as a window around the column.
+        let col = d.column.saturating_sub(1) as usize;
+        let skip = col.saturating_sub(60);
+        let mut shown: String = src
+            .chars()
+            .skip(skip)
+            .take(120)
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .collect();
+        let mut lead_len = col - skip;
+        if skip > 0 {
+            shown.insert_str(0, "…");
+            lead_len += 1;
+        }
+        if src.chars().count() > skip + 120 {
+            shown.push('…');
+        }
+        let lead: String = " ".repeat(lead_len);
         let _ = writeln!(out, "{blue}{pad} |{off}");
         let _ = writeln!(out, "{blue}{num} |{off} {shown}");
         let _ = writeln!(out, "{blue}{pad} |{off} {lead}{on}{}{off}", "^".repeat(d.width.max(1)));

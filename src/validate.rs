@@ -304,6 +304,7 @@ impl Ctx<'_> {
                 YamlErrorKind::TabIndent => Msg::TabIndent,
                 YamlErrorKind::ComplexKey => Msg::ComplexKey,
                 YamlErrorKind::MultipleDocuments => Msg::MultipleDocuments,
+                YamlErrorKind::TooDeep => Msg::TooDeep,
             };
             let width = match &e.kind {
                 YamlErrorKind::DuplicateKey { key, .. } => key.chars().count(),
@@ -336,7 +337,24 @@ impl Ctx<'_> {
             let pointer = err.instance_path().as_str().to_string();
             found.push(self.schema_finding(&err, &pointer, &root, schema));
         }
-        for (msg, pointer, on_key) in found.into_iter().flatten() {
+        let found: Vec<(Msg, String, bool)> = found.into_iter().flatten().collect();
+        // A misspelled required key is reported once, as the misspelling.
+        let misspelled: Vec<(String, String)> = found
+            .iter()
+            .filter_map(|(m, p, _)| match m {
+                Msg::UnknownKey {
+                    suggestion: Some(s),
+                    ..
+                } => Some((p.rsplit_once('/').map_or("", |x| x.0).to_string(), s.clone())),
+                _ => None,
+            })
+            .collect();
+        for (msg, pointer, on_key) in found {
+            if let Msg::MissingKey { key } = &msg
+                && misspelled.contains(&(pointer.clone(), key.clone()))
+            {
+                continue;
+            }
             self.at(msg, idx, &root, &pointer, on_key);
         }
         Some((root, json))

@@ -62,7 +62,13 @@ pub enum YamlErrorKind {
     ComplexKey,
     /// More than one YAML document in a file.
     MultipleDocuments,
+    /// Lists and mappings nested deeper than this format ever needs.
+    TooDeep,
 }
+
+/// This format nests five levels; anything far deeper is refused before it
+/// can exhaust the stack.
+pub const MAX_DEPTH: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
@@ -336,6 +342,13 @@ fn build(text: &str) -> (Option<Node>, Vec<YamlError>) {
                         pos,
                     });
                 }
+                if stack.len() >= MAX_DEPTH {
+                    errors.push(YamlError {
+                        kind: YamlErrorKind::TooDeep,
+                        pos,
+                    });
+                    return (None, errors);
+                }
                 if matches!(event, Event::SequenceStart(..)) {
                     stack.push(Frame::Seq(pos, Vec::new()));
                 } else {
@@ -580,6 +593,15 @@ mod tests {
         assert!(matches!(p.errors[0].kind, YamlErrorKind::Syntax(_)));
         assert!(p.errors[0].pos.line >= 1);
         assert!(p.root.is_none());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_exhausting_the_stack() {
+        let text = "- ".repeat(100_000) + "x\n";
+        let p = parse(&text);
+        assert!(p.errors.iter().any(|e| e.kind == YamlErrorKind::TooDeep));
+        let text = format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&text).root.is_none());
     }
 
     #[test]

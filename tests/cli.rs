@@ -1,0 +1,140 @@
+//! The `hopthu` command as people and pipelines call it: exit codes, output
+//! formats, languages.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn hopthu(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hopthu"))
+        .args(args)
+        .env("HOPTHU_TODAY", "2026-12-03")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+const SETTINGS: &str = "apiVersion: hopthu/v1\ndomain: sonla.gov.vn\n";
+const AGENCY: &str = "apiVersion: hopthu/v1\nkind: Agency\ncode: \"S01\"\nabbr: skhcn\ntype: department\nname: Sở Khoa học và Công nghệ\npeople:\n  - id: p1\n    name: Nguyễn Văn An\n";
+
+fn repo(agency: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hopthu.yaml"), SETTINGS).unwrap();
+    std::fs::create_dir(dir.path().join("agencies")).unwrap();
+    std::fs::write(dir.path().join("agencies/skhcn.yaml"), agency).unwrap();
+    dir
+}
+
+fn path(d: &tempfile::TempDir) -> &str {
+    d.path().to_str().unwrap()
+}
+
+#[test]
+fn a_valid_repository_exits_zero_with_a_summary() {
+    let d = repo(AGENCY);
+    let o = hopthu(&["validate", path(&d)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(stdout(&o).trim(), "Hợp lệ: 1 cơ quan, 2 hộp thư; 0 cảnh báo.");
+}
+
+#[test]
+fn an_invalid_repository_exits_one_with_located_errors() {
+    let d = repo(&AGENCY.replace("name: Nguyễn", "nme: Nguyễn"));
+    let o = hopthu(&["validate", path(&d), "--lang", "en"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("agencies/skhcn.yaml:9:5: error[E020]: unknown key `nme`; did you mean `name`?"),
+        "{out}"
+    );
+    assert!(out.contains("9 |     nme: Nguyễn Văn An\n  |     ^^^\n"), "{out}");
+}
+
+#[test]
+fn a_missing_root_or_an_unreadable_tree_exits_two() {
+    let o = hopthu(&["validate", "/nonexistent/repository"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/repository"));
+    let d = repo(AGENCY);
+    std::fs::remove_dir_all(d.path().join("agencies")).unwrap();
+    std::fs::write(d.path().join("agencies"), "not a folder").unwrap();
+    let o = hopthu(&["validate", path(&d)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let o = hopthu(&["validate", "--format", "xml", path(&d)]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn json_output_has_the_documented_shape() {
+    let d = repo(&AGENCY.replace("Nguyễn Văn An", "Nguyễn Văn An\n    address: x.skhcn"));
+    let o = hopthu(&["validate", "--format", "json", path(&d)]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["errors"], 1);
+    assert_eq!(v["warnings"], 0);
+    let d0 = &v["diagnostics"][0];
+    assert_eq!(d0["severity"], "error");
+    assert_eq!(d0["code"], "E040");
+    assert_eq!(d0["file"], "agencies/skhcn.yaml");
+    assert_eq!(d0["line"], 10);
+    assert_eq!(d0["column"], 14);
+    assert_eq!(d0["pointer"], "/people/0/address");
+    assert!(d0["message"].as_str().unwrap().contains("annv.skhcn"));
+}
+
+#[test]
+fn github_output_is_workflow_annotations() {
+    let d = repo(&AGENCY.replace("name: Nguyễn", "nme: Nguyễn"));
+    let o = hopthu(&["validate", "--format", "github", "--lang", "en", path(&d)]);
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("::error file=agencies/skhcn.yaml,line=9,col=5,title=E020::unknown key `nme`; did you mean `name`?"),
+        "{out}"
+    );
+}
+
+#[test]
+fn suggest_prints_the_address_first_and_json_on_request() {
+    let d = repo(AGENCY);
+    let o = hopthu(&["suggest", "--agency", "skhcn", "--root", path(&d), "Trần Thị Hà"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o).lines().next(), Some("hatt.skhcn@sonla.gov.vn"));
+    let o = hopthu(&["suggest", "--agency", "skhcn", "--root", path(&d), "--format", "json", "Ngô Văn An"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["address"], "annv.skhcn@sonla.gov.vn");
+    assert_eq!(v["taken"], true);
+    let alts = v["alternatives"].as_array().unwrap();
+    assert!(!alts.is_empty());
+    for a in alts {
+        let a = a.as_str().unwrap();
+        assert!(a.starts_with("an") && a.ends_with(".skhcn@sonla.gov.vn") && a != "annv.skhcn@sonla.gov.vn", "{a}");
+    }
+    let o = hopthu(&["suggest", "--agency", "snv", "--root", path(&d), "--given", "H'Hen", "--format", "json", "H'Hen Niê"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["address"], "hhenn.snv@sonla.gov.vn");
+    assert_eq!(v["taken"], false);
+    assert_eq!(v["alternatives"], serde_json::json!([]));
+}
+
+#[test]
+fn suggest_refuses_a_name_it_cannot_fold() {
+    let d = repo(AGENCY);
+    let o = hopthu(&["suggest", "--agency", "skhcn", "--root", path(&d), "N\u{443}yen Van An"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("U+0443"));
+}
+
+#[test]
+fn schema_prints_both_schemas_or_one() {
+    let o = hopthu(&["schema"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["agency.schema.json"]["title"], "Agency");
+    assert_eq!(v["settings.schema.json"]["title"], "hopthu.yaml");
+    let o = hopthu(&["schema", "agency"]);
+    let committed = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/agency.schema.json")).unwrap();
+    assert_eq!(stdout(&o), committed);
+}
