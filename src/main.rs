@@ -53,6 +53,36 @@ enum SchemaName {
     Settings,
 }
 
+/// How to reach the live directory. Passwords never go on the command line.
+#[derive(clap::Args, Clone)]
+struct LiveArgs {
+    /// The live directory: ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldif:PATH.
+    #[arg(long, env = "HOPTHU_LIVE")]
+    live: String,
+    /// The DN hopthu binds as (its own service account, not the rootDN).
+    #[arg(long, env = "HOPTHU_BIND_DN")]
+    bind_dn: Option<String>,
+    /// A file holding the bind password (or set HOPTHU_BIND_PASSWORD).
+    #[arg(long)]
+    bind_password_file: Option<PathBuf>,
+    /// Upgrade an ldap:// connection with StartTLS.
+    #[arg(long)]
+    starttls: bool,
+    /// PEM file of the CA that signed the server's certificate.
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+    /// Override `directory.baseDN` of hopthu.yaml.
+    #[arg(long)]
+    base_dn: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PlanFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check a desired-state repository: syntax, schema and naming rules.
@@ -87,6 +117,51 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: SuggestFormat,
     },
+    /// Show what it takes for the live directory to match the repository. Writes nothing.
+    Plan {
+        #[arg(default_value = ".")]
+        root: PathBuf,
+        #[command(flatten)]
+        live: LiveArgs,
+        #[arg(long, value_enum, default_value = "human")]
+        format: PlanFormat,
+        /// Save the plan (with a fingerprint of both inputs) for `apply --plan`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Exit 0 when there is nothing to change, 2 when there is, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorChoice,
+    },
+    /// Make the live directory match the repository.
+    Apply {
+        #[arg(default_value = ".")]
+        root: PathBuf,
+        #[command(flatten)]
+        live: LiveArgs,
+        /// Apply exactly this saved plan; refused when either input changed since.
+        #[arg(long)]
+        plan: Option<PathBuf>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// File for the initial passwords of new mailboxes (mode 0600).
+        #[arg(long)]
+        credentials_out: Option<PathBuf>,
+        /// Release the held deletions whose fingerprint the plan printed.
+        #[arg(long)]
+        approve_deletes: Option<String>,
+        /// Folder for the audit log and the backups of deleted entries.
+        #[arg(long, default_value = ".hopthu")]
+        state_dir: PathBuf,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorChoice,
+    },
     /// Print the JSON Schemas of the format (both, or one), or write them.
     Schema {
         #[arg(value_enum)]
@@ -118,6 +193,50 @@ fn main() -> ExitCode {
             format,
         } => cmd_suggest(&name, &agency, &root, given.as_deref(), domain, format, today),
         Command::Schema { which, write } => cmd_schema(which, write.as_deref()),
+        Command::Plan {
+            root,
+            live,
+            format,
+            out,
+            detailed_exitcode,
+            lang,
+            color,
+        } => runtime().and_then(|rt| {
+            rt.block_on(cmd_plan(
+                &root,
+                &live,
+                format,
+                out.as_deref(),
+                detailed_exitcode,
+                language(lang),
+                use_color(color),
+                today,
+            ))
+        }),
+        Command::Apply {
+            root,
+            live,
+            plan,
+            yes,
+            credentials_out,
+            approve_deletes,
+            state_dir,
+            lang,
+            color,
+        } => runtime().and_then(|rt| {
+            rt.block_on(cmd_apply(ApplyArgs {
+                root,
+                live,
+                plan,
+                yes,
+                credentials_out,
+                approve_deletes,
+                state_dir,
+                lang: language(lang),
+                color: use_color(color),
+                today,
+            }))
+        }),
     };
     match result {
         Ok(code) => code,
@@ -291,4 +410,215 @@ fn cmd_schema(which: Option<SchemaName>, write: Option<&Path>) -> anyhow::Result
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+fn use_color(c: ColorChoice) -> bool {
+    match c {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// Validate the repository; print its errors and stop when it is invalid.
+fn desired_state(
+    root: &Path,
+    lang: Option<Language>,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<Result<Outcome, ExitCode>> {
+    let outcome = load(root, lang, today)?;
+    if !outcome.is_valid() || outcome.settings.is_none() {
+        for d in outcome.diagnostics.iter().filter(|d| d.is_error()) {
+            eprintln!("{}", diagnostics::render_human(d, false, outcome.lang));
+        }
+        eprintln!("{}", summary_line(&outcome));
+        return Ok(Err(ExitCode::from(1)));
+    }
+    Ok(Ok(outcome))
+}
+
+fn connect_options(live: &LiveArgs) -> anyhow::Result<hopthu::live::ConnectOptions> {
+    let password = match (&live.bind_password_file, std::env::var("HOPTHU_BIND_PASSWORD")) {
+        (Some(f), _) => {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| anyhow::anyhow!("cannot read the bind password file {}: {e}", f.display()))?;
+            Some(text.trim_end_matches(['\n', '\r']).to_string())
+        }
+        (None, Ok(p)) => Some(p),
+        (None, Err(_)) => None,
+    };
+    if live.bind_dn.is_some() && password.is_none() {
+        anyhow::bail!("--bind-dn needs a password: --bind-password-file FILE or HOPTHU_BIND_PASSWORD");
+    }
+    Ok(hopthu::live::ConnectOptions {
+        url: live.live.clone(),
+        starttls: live.starttls,
+        ca_file: live.ca_file.clone(),
+        bind_dn: live.bind_dn.clone(),
+        bind_password: password,
+        concurrency: 64,
+    })
+}
+
+async fn make_plan(
+    outcome: &Outcome,
+    live: &LiveArgs,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<(hopthu::plan::Plan, hopthu::live::Directory)> {
+    let settings = outcome.settings.as_ref().expect("validated");
+    let target = hopthu::reconcile::Target::new(settings, connect_options(live)?, live.base_dn.clone());
+    let ps = hopthu::reconcile::PlanSettings { settings, today };
+    Ok(hopthu::reconcile::plan_against(&outcome.desired, &ps, &target).await?)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn cmd_plan(
+    root: &Path,
+    live: &LiveArgs,
+    format: PlanFormat,
+    out: Option<&Path>,
+    detailed: bool,
+    lang: Option<Language>,
+    color: bool,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<ExitCode> {
+    let outcome = match desired_state(root, lang, today)? {
+        Ok(o) => o,
+        Err(code) => return Ok(code),
+    };
+    let (plan, dir) = match make_plan(&outcome, live, today).await {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("hopthu: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let _ = dir.close().await;
+    match format {
+        PlanFormat::Human => print!("{}", hopthu::render::human(&plan, outcome.lang, color)),
+        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        PlanFormat::Markdown => print!("{}", hopthu::render::markdown(&plan, outcome.lang)),
+    }
+    if let Some(path) = out {
+        write_atomic(path, serde_json::to_string_pretty(&plan)?.as_bytes())?;
+    }
+    if !plan.conflicts.is_empty() {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(if detailed && (!plan.is_empty() || !plan.held.is_empty()) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+struct ApplyArgs {
+    root: PathBuf,
+    live: LiveArgs,
+    plan: Option<PathBuf>,
+    yes: bool,
+    credentials_out: Option<PathBuf>,
+    approve_deletes: Option<String>,
+    state_dir: PathBuf,
+    lang: Option<Language>,
+    color: bool,
+    today: chrono::NaiveDate,
+}
+
+async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
+    let outcome = match desired_state(&a.root, a.lang, a.today)? {
+        Ok(o) => o,
+        Err(code) => return Ok(code),
+    };
+    let lang = outcome.lang;
+    let saved: Option<hopthu::plan::Plan> = match &a.plan {
+        Some(p) => Some(
+            serde_json::from_slice(&std::fs::read(p).map_err(|e| anyhow::anyhow!("cannot read the plan {}: {e}", p.display()))?)
+                .map_err(|e| anyhow::anyhow!("{} is not a hopthu plan: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let (plan, mut dir) = match make_plan(&outcome, &a.live, a.today).await {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("hopthu: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if let Some(saved) = &saved {
+        if saved.inputs.desired != plan.inputs.desired {
+            eprintln!("hopthu: the repository changed since this plan was made; make a new plan. Nothing was written.");
+            return Ok(ExitCode::from(1));
+        }
+        if saved.inputs.live != plan.inputs.live {
+            eprintln!("hopthu: the live directory changed since this plan was made; make a new plan. Nothing was written.");
+            return Ok(ExitCode::from(1));
+        }
+    } else {
+        print!("{}", hopthu::render::human(&plan, lang, a.color));
+    }
+    if plan.is_empty() && (plan.held.is_empty() || a.approve_deletes.is_none()) {
+        if saved.is_some() {
+            print!("{}", hopthu::render::human(&plan, lang, a.color));
+        }
+        let _ = dir.close().await;
+        return Ok(if plan.conflicts.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
+    if saved.is_none() && !a.yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("hopthu: not applied: confirm with --yes when not run from a terminal");
+            return Ok(ExitCode::from(1));
+        }
+        print!("{}", match lang {
+            Language::Vi => "Áp dụng các thay đổi này? Gõ \"yes\" để đồng ý: ",
+            Language::En => "Apply these changes? Type \"yes\" to confirm: ",
+        });
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if answer.trim() != "yes" {
+            println!("{}", match lang {
+                Language::Vi => "Đã hủy, không thay đổi gì.",
+                Language::En => "Cancelled; nothing was written.",
+            });
+            return Ok(ExitCode::from(1));
+        }
+    }
+    let settings = outcome.settings.as_ref().expect("validated");
+    let opts = hopthu::apply::Options {
+        credentials_out: a.credentials_out.clone(),
+        backup_dir: a.state_dir.join("backups"),
+        audit: hopthu::audit::AuditLog::new(a.state_dir.join("audit.jsonl")),
+        approve_deletes: a.approve_deletes.clone(),
+        revision: None,
+        password_policy: settings.policy.password.clone(),
+    };
+    let report = match hopthu::apply::apply(&mut dir, &plan, &opts).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hopthu: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let _ = dir.close().await;
+    print!("{}", hopthu::render::report_human(&report, lang));
+    Ok(if report.failed > 0 || !plan.conflicts.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

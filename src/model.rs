@@ -50,6 +50,35 @@ pub struct Settings {
     pub language: Language,
     #[serde(default)]
     pub policy: Policy,
+    /// Where the mailboxes live in the mail server's directory.
+    #[serde(default)]
+    pub directory: DirectorySettings,
+}
+
+/// The live directory's shape: which mail server layout, under which base DN.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DirectorySettings {
+    /// `standard` (inetOrgPerson + ppolicy + the hopthu schema) or `iredmail`.
+    #[serde(default)]
+    pub layout: crate::layout::LayoutName,
+    /// The base DN; when absent it is made from the domain
+    /// (`sonla.gov.vn` -> `dc=sonla,dc=gov,dc=vn`). `--base-dn` overrides it.
+    #[serde(rename = "baseDN")]
+    pub base_dn: Option<String>,
+}
+
+impl Settings {
+    /// The base DN of the live directory.
+    pub fn base_dn(&self) -> String {
+        self.directory.base_dn.clone().unwrap_or_else(|| {
+            self.domain
+                .split('.')
+                .map(|p| format!("dc={p}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -73,6 +102,9 @@ pub struct Policy {
     pub revoke_after_lock_days: u32,
     /// More deletions than this in one plan are held for approval.
     pub max_deletes_per_run: u32,
+    /// After a rename, the old address keeps delivering this many days.
+    #[schemars(range(min = 0))]
+    pub rename_grace_days: u32,
     /// Quota of a mailbox that names none.
     #[schemars(regex(pattern = QUOTA_PATTERN))]
     pub default_quota: String,
@@ -88,6 +120,7 @@ impl Default for Policy {
             inactive_lock_days: 90,
             revoke_after_lock_days: 30,
             max_deletes_per_run: 10,
+            rename_grace_days: 180,
             default_quota: "2GiB".into(),
             max_quota: "50GiB".into(),
             password: PasswordPolicy::default(),

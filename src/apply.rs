@@ -1,0 +1,261 @@
+//! The apply: carries out a plan against the live directory, in order
+//! (setup, renames, deletions after their backup, creations, changes),
+//! records every action in the audit log, and reports what failed and why.
+//! A failed action is not marked done: the next plan holds it again.
+
+use crate::audit::{AuditLog, AuditRecord};
+use crate::live::{Directory, LiveEntry, Mod, Write, WriteError};
+use crate::model::PasswordPolicy;
+use crate::password;
+use crate::plan::{Action, Change, Plan};
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+pub struct Options {
+    /// Where the initial passwords go (mode 0600); required when the plan creates.
+    pub credentials_out: Option<PathBuf>,
+    /// Deleted entries are written here first, one timestamped LDIF per run.
+    pub backup_dir: PathBuf,
+    pub audit: AuditLog,
+    /// Releases held deletions when it names the plan's `heldFingerprint`.
+    pub approve_deletes: Option<String>,
+    /// The source revision (a git commit), recorded in the audit log.
+    pub revision: Option<String>,
+    pub password_policy: PasswordPolicy,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outcome {
+    pub action: Action,
+    pub key: String,
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Report {
+    pub outcomes: Vec<Outcome>,
+    pub failed: usize,
+    pub done: usize,
+    /// Deletions still held (not approved).
+    pub held: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(
+        "this plan creates {0} mailbox(es): name a file for their initial passwords with --credentials-out FILE; nothing was written"
+    )]
+    NoCredentialsFile(usize),
+    #[error("--approve-deletes {given} does not match the held deletions ({expected}); nothing was written")]
+    WrongApproval { given: String, expected: String },
+    #[error("--approve-deletes was given but this plan holds no deletions; nothing was written")]
+    NothingHeld,
+    #[error("cannot prepare the directory: {0}; nothing else was written")]
+    Setup(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<Report, ApplyError> {
+    let work = &plan.work;
+    let mut deletes = work.deletes.clone();
+    let mut held = work.held_deletes.len();
+    match (&opts.approve_deletes, &plan.held_fingerprint) {
+        (Some(given), Some(expected)) if given == expected => {
+            deletes.extend(work.held_deletes.iter().cloned());
+            held = 0;
+        }
+        (Some(given), Some(expected)) => {
+            return Err(ApplyError::WrongApproval {
+                given: given.clone(),
+                expected: expected.clone(),
+            });
+        }
+        (Some(_), None) => return Err(ApplyError::NothingHeld),
+        (None, _) => {}
+    }
+    if !work.creates.is_empty() && opts.credentials_out.is_none() {
+        return Err(ApplyError::NoCredentialsFile(work.creates.len()));
+    }
+    let mut credentials = match &opts.credentials_out {
+        Some(p) if !work.creates.is_empty() => Some(open_private(p).map_err(|e| {
+            ApplyError::Io(format!("cannot open the credentials file {}: {e}", p.display()))
+        })?),
+        _ => None,
+    };
+
+    // Changes by key and action, to report each write's result on them.
+    let mut by_key: HashMap<(&str, Action), &Change> = HashMap::new();
+    for c in plan.changes.iter().chain(plan.held.iter()) {
+        by_key.insert((c.key.as_str(), c.action), c);
+    }
+    let mut report = Report {
+        held,
+        ..Report::default()
+    };
+    let record = |report: &mut Report, key: &str, actions: &[Action], result: &Result<(), String>| {
+        for a in actions {
+            let Some(c) = by_key.get(&(key, *a)) else { continue };
+            let error = result.as_ref().err().cloned();
+            opts.audit.append(&AuditRecord::new(
+                c.action,
+                &c.key,
+                &c.address,
+                c.from.as_deref(),
+                error.as_deref(),
+                opts.revision.as_deref(),
+            ));
+            if error.is_some() {
+                report.failed += 1;
+            } else {
+                report.done += 1;
+            }
+            report.outcomes.push(Outcome {
+                action: c.action,
+                key: c.key.clone(),
+                address: c.address.clone(),
+                error,
+            });
+        }
+    };
+
+    // 1. The base, the containers, hopthu's own state entry.
+    if !work.setup.is_empty() {
+        let results = dir.write(work.setup.clone()).await;
+        if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+            return Err(ApplyError::Setup(e.to_string()));
+        }
+    }
+
+    // 2. Renames first: they free addresses that creations may take.
+    let renames: Vec<Write> = work.renames.iter().map(|(_, w)| w.clone()).collect();
+    let results = dir.write(renames).await;
+    for ((key, _), r) in work.renames.iter().zip(results) {
+        record(&mut report, key, &[Action::Rename], &r.map_err(|e| e.to_string()));
+    }
+
+    // 3. Deletions, each only after its entry is safely in the backup.
+    if !deletes.is_empty() {
+        let entries: Vec<&LiveEntry> = deletes.iter().map(|(_, _, e)| e).collect();
+        match crate::backup::write(&opts.backup_dir, &entries) {
+            Ok(path) => {
+                report.backup = Some(path.display().to_string());
+                let writes: Vec<Write> = deletes.iter().map(|(_, w, _)| w.clone()).collect();
+                let results = dir.write(writes).await;
+                for ((key, _, _), r) in deletes.iter().zip(results) {
+                    record(&mut report, key, &[Action::Delete], &r.map_err(|e| e.to_string()));
+                }
+            }
+            Err(e) => {
+                let msg = format!("not deleted: the backup could not be written: {e}");
+                for (key, _, _) in &deletes {
+                    record(&mut report, key, &[Action::Delete], &Err(msg.clone()));
+                }
+            }
+        }
+    }
+
+    // 4. Creations, each with a new password that must be changed at the
+    //    first login. The password reaches the credentials file before the
+    //    entry exists, so a crash never leaves a mailbox whose password is lost.
+    if !work.creates.is_empty() {
+        let mut writes = Vec::with_capacity(work.creates.len());
+        let mut lines = String::new();
+        for (_, spec) in &work.creates {
+            let secret = password::generate(&opts.password_policy);
+            let mut attrs = spec.attrs.clone();
+            let layout = crate::layout::Layout::get(work.layout);
+            attrs.extend(layout.create_extras(&password::ssha(&secret), spec.status, spec.since.as_deref()));
+            lines.push_str(&format!("{}\t{}\n", spec.address, secret.expose()));
+            writes.push(Write::Add {
+                dn: spec.dn.clone(),
+                attrs,
+            });
+        }
+        if let Some(f) = credentials.as_mut() {
+            f.write_all(lines.as_bytes())
+                .and_then(|_| f.sync_all())
+                .map_err(|e| ApplyError::Io(format!("cannot write the credentials file: {e}")))?;
+        }
+        drop(lines);
+        let results = dir.write(writes).await;
+        for ((key, _), r) in work.creates.iter().zip(results) {
+            record(&mut report, key, &[Action::Create], &r.map_err(|e| e.to_string()));
+        }
+    }
+
+    // 5. Changes to existing mailboxes: attributes, locks, unlocks.
+    let modifies: Vec<Write> = work.modifies.iter().map(|(_, w)| w.clone()).collect();
+    let results = dir.write(modifies).await;
+    for ((key, _), r) in work.modifies.iter().zip(results) {
+        record(
+            &mut report,
+            key,
+            &[Action::Update, Action::Lock, Action::Unlock],
+            &r.map_err(|e| e.to_string()),
+        );
+    }
+
+    // 6. How many mailboxes hopthu manages now: a later read that finds
+    //    none of them is incomplete, never "everything was deleted".
+    let done_deletes = report
+        .outcomes
+        .iter()
+        .filter(|o| o.action == Action::Delete && o.error.is_none())
+        .count();
+    let failed_creates = report
+        .outcomes
+        .iter()
+        .filter(|o| o.action == Action::Create && o.error.is_some())
+        .count();
+    let managed = (work.managed_after + work.deletes.len())
+        .saturating_sub(done_deletes)
+        .saturating_sub(failed_creates);
+    if managed != work.recorded_managed || !work.setup.is_empty() {
+        let results = dir
+            .write(vec![Write::Modify {
+                dn: work.state_dn.clone(),
+                mods: vec![Mod::Replace(
+                    "hopthuRecord".into(),
+                    state_values(&work.state_records, managed),
+                )],
+            }])
+            .await;
+        if let Some(Err(e)) = results.first() {
+            eprintln!("warning: hopthu could not update its own records: {e}");
+        }
+    }
+    Ok(report)
+}
+
+fn state_values(kept: &[String], managed: usize) -> Vec<String> {
+    let mut v: Vec<String> = kept
+        .iter()
+        .filter(|r| !r.starts_with("managed "))
+        .cloned()
+        .collect();
+    v.push(format!("managed {managed}"));
+    v
+}
+
+/// Open (or create) a file readable only by its owner, for appending.
+fn open_private(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(f)
+}
+
+/// The server's words for a refused write, without any value it was sent.
+pub fn describe(e: &WriteError) -> String {
+    e.to_string()
+}

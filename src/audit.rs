@@ -1,0 +1,97 @@
+//! The audit log: one JSON line per action carried out (or refused), appended
+//! and never truncated, so what was done to which mailbox, when and from
+//! which revision can always be told.
+
+use crate::plan::Action;
+use serde::{Deserialize, Serialize};
+use std::io::Write as _;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// RFC 3339, UTC.
+    pub time: String,
+    pub action: Action,
+    pub key: String,
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub from: Option<String>,
+    /// `ok` or `failed`.
+    pub result: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub revision: Option<String>,
+}
+
+impl AuditRecord {
+    pub fn new(
+        action: Action,
+        key: &str,
+        address: &str,
+        from: Option<&str>,
+        error: Option<&str>,
+        revision: Option<&str>,
+    ) -> AuditRecord {
+        AuditRecord {
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            action,
+            key: key.to_string(),
+            address: address.to_string(),
+            from: from.map(str::to_string),
+            result: if error.is_some() { "failed" } else { "ok" }.to_string(),
+            error: error.map(str::to_string),
+            revision: revision.map(str::to_string),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    pub path: PathBuf,
+}
+
+impl AuditLog {
+    pub fn new(path: PathBuf) -> AuditLog {
+        AuditLog { path }
+    }
+
+    /// Append one record. A log that cannot be written is said loudly on
+    /// stderr; the action it describes has already happened.
+    pub fn append(&self, r: &AuditRecord) {
+        let line = match serde_json::to_string(r) {
+            Ok(l) => l,
+            Err(_) => return,
+        };
+        let result = (|| -> std::io::Result<()> {
+            if let Some(parent) = self.path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            f.write_all(format!("{line}\n").as_bytes())?;
+            f.sync_data()
+        })();
+        if let Err(e) = result {
+            eprintln!(
+                "warning: cannot append to the audit log {}: {e}: {line}",
+                self.path.display()
+            );
+        }
+    }
+
+    /// Every record, oldest first (lines that do not parse are skipped).
+    pub fn read(&self) -> std::io::Result<Vec<AuditRecord>> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
+    }
+}

@@ -1,0 +1,742 @@
+//! The plan: what must change in the live directory for it to match the
+//! desired state. Pure: two complete reads in, an ordered list of actions
+//! out, and no I/O. The apply carries out exactly what is here.
+
+use crate::desired::DesiredMailbox;
+use crate::layout::{self, Layout};
+use crate::live::{Attrs, LiveEntry, Mod, Write};
+use crate::model::Status;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// The entry hopthu keeps its own records in, under the base DN.
+pub const STATE_RDN: &str = "cn=hopthu-state";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Rename,
+    Update,
+    Lock,
+    Unlock,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Rename => "rename",
+            Action::Update => "update",
+            Action::Lock => "lock",
+            Action::Unlock => "unlock",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// One action on one mailbox, as reviewers read it. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub action: Action,
+    pub key: String,
+    pub address: String,
+    /// The old address of a rename.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub from: Option<String>,
+    /// Create: the values written. Update: `{"from": [...], "to": [...]}` per
+    /// changed attribute. Lock: the reason and the date.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub rename: usize,
+    pub update: usize,
+    pub lock: usize,
+    pub unlock: usize,
+    pub delete: usize,
+}
+
+impl Summary {
+    fn count(changes: &[Change]) -> Summary {
+        let mut s = Summary::default();
+        for c in changes {
+            match c.action {
+                Action::Create => s.create += 1,
+                Action::Rename => s.rename += 1,
+                Action::Update => s.update += 1,
+                Action::Lock => s.lock += 1,
+                Action::Unlock => s.unlock += 1,
+                Action::Delete => s.delete += 1,
+            }
+        }
+        s
+    }
+
+    pub fn total(&self) -> usize {
+        self.create + self.rename + self.update + self.lock + self.unlock + self.delete
+    }
+}
+
+/// A desired mailbox the plan cannot reach without touching what is not
+/// hopthu's: reported, and nothing is done about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub key: String,
+    pub address: String,
+    /// The entry in the way.
+    pub dn: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprints {
+    /// Of the desired state (mailboxes and the settings the plan reads).
+    pub desired: String,
+    /// Of the live entries the plan read (last-login times excluded).
+    pub live: String,
+}
+
+impl Fingerprints {
+    /// The one string a person approves.
+    pub fn combined(&self) -> String {
+        short_hash(&format!("{}\n{}", self.desired, self.live))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    pub summary: Summary,
+    /// Deletions waiting for a person's approval (`--approve-deletes`).
+    pub held: Vec<Change>,
+    /// What `--approve-deletes` must name to release exactly `held`.
+    #[serde(rename = "heldFingerprint", skip_serializing_if = "Option::is_none", default)]
+    pub held_fingerprint: Option<String>,
+    pub conflicts: Vec<Conflict>,
+    /// Entries created before any mailbox: the base, containers, hopthu's state.
+    pub setup: Vec<String>,
+    pub fingerprint: String,
+    pub inputs: Fingerprints,
+    #[serde(skip)]
+    pub(crate) work: Work,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.setup.is_empty()
+    }
+}
+
+/// The writes behind the changes, in the order they must be sent.
+#[derive(Debug, Clone, Default)]
+pub struct Work {
+    pub setup: Vec<Write>,
+    pub renames: Vec<(String, Write)>,
+    pub deletes: Vec<(String, Write, LiveEntry)>,
+    pub creates: Vec<(String, CreateSpec)>,
+    pub modifies: Vec<(String, Write)>,
+    pub held_deletes: Vec<(String, Write, LiveEntry)>,
+    pub state_dn: String,
+    pub managed_after: usize,
+    /// What hopthu's state entry says now.
+    pub state_records: Vec<String>,
+    pub recorded_managed: usize,
+    pub layout: crate::layout::LayoutName,
+}
+
+/// A create waits for its password, made at apply time and never planned.
+#[derive(Debug, Clone)]
+pub struct CreateSpec {
+    pub dn: String,
+    pub attrs: Attrs,
+    pub address: String,
+    pub status: Status,
+    pub since: Option<String>,
+}
+
+pub struct Input<'a> {
+    pub desired: &'a [DesiredMailbox],
+    pub domain: &'a str,
+    pub base_dn: &'a str,
+    pub layout: &'static Layout,
+    pub max_deletes: usize,
+    pub grace_days: u32,
+    /// Who hopthu is in the directory (its bind DN, or the file's writer).
+    pub identity: &'a str,
+    /// May the plan create the base entry (the embedded file directory)?
+    pub may_create_base: bool,
+    pub today: NaiveDate,
+}
+
+/// What the live directory holds, read completely.
+pub struct Live {
+    pub entries: Vec<LiveEntry>,
+    pub base_exists: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PlanError {
+    #[error("the base DN {0} does not exist in the live directory: check `directory.baseDN` or --base-dn")]
+    NoBase(String),
+    #[error(
+        "the live directory returned no mailbox hopthu manages, but its records say {expected} were there: the read looks incomplete (a bind that can read nothing, or a wrong base DN); nothing is written"
+    )]
+    MissingManaged { expected: usize },
+}
+
+/// Normalize a DN for comparison: attribute types lower case, spaces
+/// around separators removed, values unescaped (RFC 4514: `\,` and `\2C`
+/// are the same), lower case, and escaped again one canonical way.
+pub fn normalize_dn(dn: &str) -> String {
+    let mut out = String::with_capacity(dn.len());
+    let mut chars = dn.chars().peekable();
+    loop {
+        // The attribute type.
+        let mut ty = String::new();
+        for c in chars.by_ref() {
+            if c == '=' {
+                break;
+            }
+            ty.push(c);
+        }
+        let ty = ty.trim().to_ascii_lowercase();
+        if ty.is_empty() && chars.peek().is_none() {
+            break;
+        }
+        // The value, as bytes, until an unescaped `,` or `+`.
+        let mut bytes: Vec<u8> = Vec::new();
+        let mut sep = None;
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    let a = chars.next();
+                    match (a, chars.peek().copied()) {
+                        (Some(x), Some(y)) if x.is_ascii_hexdigit() && y.is_ascii_hexdigit() => {
+                            chars.next();
+                            let s: String = [x, y].iter().collect();
+                            bytes.push(u8::from_str_radix(&s, 16).unwrap_or(b'?'));
+                        }
+                        (Some(x), _) => {
+                            let mut buf = [0u8; 4];
+                            bytes.extend_from_slice(x.encode_utf8(&mut buf).as_bytes());
+                        }
+                        (None, _) => {}
+                    }
+                }
+                ',' | '+' => {
+                    sep = Some(c);
+                    break;
+                }
+                c => {
+                    let mut buf = [0u8; 4];
+                    bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+        let value = String::from_utf8_lossy(&bytes);
+        let value = value.trim().to_lowercase();
+        out.push_str(&ty);
+        out.push('=');
+        out.push_str(&layout::escape_rdn_value(&value));
+        match sep {
+            Some(c) => out.push(c),
+            None => break,
+        }
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn short_hash(s: &str) -> String {
+    let d = Sha256::digest(s.as_bytes());
+    hex(&d[..16])
+}
+
+/// Attributes whose changes do not make a plan stale: they move whenever
+/// someone logs in or mistypes a password.
+const VOLATILE: &[&str] = &[
+    "authtimestamp",
+    "pwdlastsuccess",
+    "pwdfailuretime",
+    "modifytimestamp",
+    "modifiersname",
+    "entrycsn",
+    "contextcsn",
+];
+
+fn live_fingerprint(entries: &[LiveEntry]) -> String {
+    let mut lines: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let mut attrs: Vec<String> = e
+                .attrs
+                .iter()
+                .filter(|(k, _)| !VOLATILE.contains(&k.to_ascii_lowercase().as_str()))
+                .map(|(k, v)| {
+                    let mut v = v.clone();
+                    v.sort();
+                    format!("{}={}", k.to_ascii_lowercase(), v.join("\u{1}"))
+                })
+                .collect();
+            attrs.sort();
+            format!("{}\u{2}{}", normalize_dn(&e.dn), attrs.join("\u{2}"))
+        })
+        .collect();
+    lines.sort();
+    short_hash(&lines.join("\n"))
+}
+
+fn desired_fingerprint(input: &Input<'_>) -> String {
+    let mailboxes = serde_json::to_string(input.desired).unwrap_or_default();
+    short_hash(&format!(
+        "{mailboxes}\n{}\n{}\n{:?}\n{}\n{}",
+        input.domain, input.base_dn, input.layout.name, input.max_deletes, input.grace_days
+    ))
+}
+
+/// Grace records on an entry: `grace <address> <until YYYY-MM-DD>`.
+fn grace_records(e: &LiveEntry) -> Vec<(String, NaiveDate)> {
+    e.get("hopthuRecord")
+        .iter()
+        .filter_map(|r| {
+            let mut it = r.split(' ');
+            match (it.next(), it.next(), it.next()) {
+                (Some("grace"), Some(addr), Some(until)) => NaiveDate::parse_from_str(until, "%Y-%m-%d")
+                    .ok()
+                    .map(|d| (addr.to_ascii_lowercase(), d)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Records in hopthu's state entry.
+fn state_records<'e>(state: Option<&'e LiveEntry>, word: &str) -> Vec<&'e str> {
+    state
+        .map(|s| {
+            s.get("hopthuRecord")
+                .iter()
+                .filter_map(|r| r.strip_prefix(word).and_then(|x| x.strip_prefix(' ')))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
+    let layout = input.layout;
+    let base = input.base_dn;
+    let base_norm = normalize_dn(base);
+    let state_dn = format!("{STATE_RDN},{base}");
+    let state_norm = normalize_dn(&state_dn);
+    let identity = normalize_dn(input.identity);
+
+    if !live.base_exists && !input.may_create_base {
+        return Err(PlanError::NoBase(base.to_string()));
+    }
+
+    let state = live
+        .entries
+        .iter()
+        .find(|e| normalize_dn(&e.dn) == state_norm);
+    let adopted: HashSet<String> = state_records(state, "adopted")
+        .into_iter()
+        .map(|u| u.to_ascii_lowercase())
+        .collect();
+    let expected_managed: usize = state_records(state, "managed")
+        .first()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+
+    // Sort the live entries: hopthu's own (created by it or adopted, with a
+    // key) by key; everything else only blocks addresses.
+    let mut managed: BTreeMap<String, &LiveEntry> = BTreeMap::new();
+    let mut duplicate_keys: Vec<(&LiveEntry, String)> = Vec::new();
+    let mut foreign: HashMap<String, &LiveEntry> = HashMap::new();
+    for e in &live.entries {
+        let n = normalize_dn(&e.dn);
+        if n == state_norm || n == base_norm {
+            continue;
+        }
+        let has_class = |c: &str| e.get("objectClass").iter().any(|x| x.eq_ignore_ascii_case(c));
+        if !has_class(layout.mailbox_class) {
+            continue;
+        }
+        let owned = e
+            .first("creatorsName")
+            .is_some_and(|c| normalize_dn(c) == identity)
+            || e
+                .first("entryUUID")
+                .is_some_and(|u| adopted.contains(&u.to_ascii_lowercase()));
+        match (owned, e.first("hopthuKey")) {
+            (true, Some(key)) => {
+                if managed.contains_key(key) {
+                    duplicate_keys.push((e, key.to_string()));
+                } else {
+                    managed.insert(key.to_string(), e);
+                }
+            }
+            _ => {
+                let alias_attr = layout.alias_attr;
+                for a in e.get("mail").iter().chain(e.get(alias_attr).iter()) {
+                    foreign.insert(a.to_ascii_lowercase(), e);
+                }
+            }
+        }
+    }
+    if managed.is_empty() && expected_managed > 0 {
+        return Err(PlanError::MissingManaged {
+            expected: expected_managed,
+        });
+    }
+
+    let mut work = Work {
+        state_dn: state_dn.clone(),
+        state_records: state.map(|s| s.get("hopthuRecord").to_vec()).unwrap_or_default(),
+        recorded_managed: expected_managed,
+        layout: layout.name,
+        ..Work::default()
+    };
+    let mut setup = Vec::new();
+    let exists = |dn: &str| {
+        let n = normalize_dn(dn);
+        live.entries.iter().any(|e| normalize_dn(&e.dn) == n)
+    };
+    if !live.base_exists {
+        work.setup.push(Write::Add {
+            dn: base.to_string(),
+            attrs: base_entry(base, input.domain),
+        });
+        setup.push(base.to_string());
+    }
+    for (tpl, attrs) in layout.container_chain {
+        let dn = layout::fill_template(tpl, base, input.domain);
+        if !exists(&dn) {
+            let mut a = Attrs::new();
+            for (k, v) in *attrs {
+                a.entry(k.to_string())
+                    .or_default()
+                    .push(layout::fill_template(v, base, input.domain));
+            }
+            work.setup.push(Write::Add { dn: dn.clone(), attrs: a });
+            setup.push(dn);
+        }
+    }
+    if state.is_none() {
+        let mut a = Attrs::new();
+        a.insert("objectClass".into(), vec!["hopthuState".into()]);
+        a.insert("cn".into(), vec!["hopthu-state".into()]);
+        a.insert(
+            "description".into(),
+            vec!["hopthu: records of the mail directory reconciler".into()],
+        );
+        work.setup.push(Write::Add {
+            dn: state_dn.clone(),
+            attrs: a,
+        });
+        setup.push(state_dn.clone());
+    }
+
+    let mut changes: Vec<Change> = Vec::new();
+    let mut conflicts: Vec<Conflict> = Vec::new();
+    for (e, key) in &duplicate_keys {
+        conflicts.push(Conflict {
+            key: key.clone(),
+            address: e.first("mail").unwrap_or_default().to_string(),
+            dn: e.dn.clone(),
+            reason: "a second entry carries this key; hopthu manages the first and leaves this one alone".into(),
+        });
+    }
+    let desired_keys: HashSet<&str> = input.desired.iter().map(|m| m.key.as_str()).collect();
+    let grace_until = input.today + chrono::Duration::days(i64::from(input.grace_days));
+
+    for m in input.desired {
+        let live_entry = managed.get(&m.key).copied();
+        // Addresses this mailbox needs that something not hopthu's holds.
+        let blocked: Vec<&LiveEntry> = std::iter::once(&m.address)
+            .chain(m.aliases.iter())
+            .filter_map(|a| foreign.get(a).copied())
+            .collect();
+        if let Some(b) = blocked.first() {
+            conflicts.push(Conflict {
+                key: m.key.clone(),
+                address: m.address.clone(),
+                dn: b.dn.clone(),
+                reason: "an entry hopthu does not manage holds this address; adopt it with `hopthu adopt` or free the address".into(),
+            });
+            continue;
+        }
+        match live_entry {
+            None => {
+                let attrs = layout.to_attrs(m, &m.aliases);
+                let dn = layout.dn_for(&m.address, base, input.domain);
+                let mut shown: BTreeMap<String, serde_json::Value> = attrs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+                    .collect();
+                if m.status == Status::Locked {
+                    shown.insert("status".into(), serde_json::json!("locked"));
+                }
+                changes.push(Change {
+                    action: Action::Create,
+                    key: m.key.clone(),
+                    address: m.address.clone(),
+                    from: None,
+                    attributes: shown,
+                });
+                work.creates.push((
+                    m.key.clone(),
+                    CreateSpec {
+                        dn,
+                        attrs,
+                        address: m.address.clone(),
+                        status: m.status,
+                        since: m.lock.as_ref().map(|l| l.since.clone()),
+                    },
+                ));
+            }
+            Some(e) => diff_existing(input, m, e, grace_until, &mut changes, &mut work),
+        }
+    }
+
+    // Managed entries no longer desired: deletions.
+    let mut deletes: Vec<(Change, Write, LiveEntry)> = managed
+        .iter()
+        .filter(|(k, _)| !desired_keys.contains(k.as_str()))
+        .map(|(k, e)| {
+            (
+                Change {
+                    action: Action::Delete,
+                    key: k.clone(),
+                    address: e.first("mail").unwrap_or_default().to_ascii_lowercase(),
+                    from: None,
+                    attributes: BTreeMap::new(),
+                },
+                Write::Delete { dn: e.dn.clone() },
+                (*e).clone(),
+            )
+        })
+        .collect();
+    deletes.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+    let mut held = Vec::new();
+    let mut held_fingerprint = None;
+    if deletes.len() > input.max_deletes {
+        let ids: Vec<String> = deletes
+            .iter()
+            .map(|(c, _, e)| format!("{} {}", c.key, e.first("entryUUID").unwrap_or_default()))
+            .collect();
+        held_fingerprint = Some(short_hash(&ids.join("\n")));
+        for (c, w, e) in deletes {
+            held.push(c.clone());
+            work.held_deletes.push((c.key, w, e));
+        }
+    } else {
+        for (c, w, e) in deletes {
+            work.deletes.push((c.key.clone(), w, e));
+            changes.push(c);
+        }
+    }
+
+    changes.sort_by(|a, b| (order(a.action), &a.key).cmp(&(order(b.action), &b.key)));
+    let summary = Summary::count(&changes);
+    work.managed_after = managed.len() + work.creates.len() - work.deletes.len();
+    let inputs = Fingerprints {
+        desired: desired_fingerprint(input),
+        live: live_fingerprint(&live.entries),
+    };
+    Ok(Plan {
+        fingerprint: inputs.combined(),
+        inputs,
+        changes,
+        summary,
+        held,
+        held_fingerprint,
+        conflicts,
+        setup,
+        work,
+    })
+}
+
+fn order(a: Action) -> u8 {
+    match a {
+        Action::Rename => 0,
+        Action::Delete => 1,
+        Action::Create => 2,
+        Action::Update => 3,
+        Action::Lock => 4,
+        Action::Unlock => 5,
+    }
+}
+
+fn diff_existing(
+    input: &Input<'_>,
+    m: &DesiredMailbox,
+    e: &LiveEntry,
+    grace_until: NaiveDate,
+    changes: &mut Vec<Change>,
+    work: &mut Work,
+) {
+    let layout = input.layout;
+    let live_addr = e.first("mail").unwrap_or_default().to_ascii_lowercase();
+    let renamed = live_addr != m.address;
+
+    // Aliases: the declared ones, the old addresses still in their grace
+    // period, and the old address of a rename made now.
+    let mut graces: Vec<(String, NaiveDate)> = grace_records(e)
+        .into_iter()
+        .filter(|(a, until)| *until >= input.today && *a != m.address)
+        .collect();
+    if renamed && !live_addr.is_empty() {
+        graces.retain(|(a, _)| *a != live_addr);
+        graces.push((live_addr.clone(), grace_until));
+    }
+    graces.sort();
+    let mut aliases: Vec<String> = m.aliases.clone();
+    aliases.extend(graces.iter().map(|(a, _)| a.clone()));
+    let mut want = layout.to_attrs(m, &aliases);
+    let mut want_records: Vec<String> = graces
+        .iter()
+        .map(|(a, d)| format!("grace {a} {}", d.format("%Y-%m-%d")))
+        .collect();
+    // Records of other kinds on the entry are kept as they are.
+    want_records.extend(
+        e.get("hopthuRecord")
+            .iter()
+            .filter(|r| !r.starts_with("grace "))
+            .cloned(),
+    );
+    want_records.sort();
+    if !want_records.is_empty() {
+        want.insert("hopthuRecord".into(), want_records);
+    }
+    for (k, v) in want.iter_mut() {
+        *v = v.iter().map(|x| layout::normalize_value(k, x)).collect();
+        v.sort();
+        v.dedup();
+    }
+    let mut have = layout.from_entry(e);
+    let mut have_records: Vec<String> = e.get("hopthuRecord").to_vec();
+    have_records.sort();
+    if !have_records.is_empty() {
+        have.insert("hopthuRecord".into(), have_records);
+    }
+
+    let mut diff: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let mut mods: Vec<Mod> = Vec::new();
+    let names: std::collections::BTreeSet<&String> = want.keys().chain(have.keys()).collect();
+    for name in names {
+        let w = want.get(name).cloned().unwrap_or_default();
+        let h = have.get(name).cloned().unwrap_or_default();
+        if w != h {
+            diff.insert(name.clone(), serde_json::json!({"from": h, "to": w}));
+            mods.push(Mod::Replace(name.clone(), w));
+        }
+    }
+    // The naming attribute of a rename moves with the modify-DN.
+    let mut dn = e.dn.clone();
+    if renamed {
+        let new_rdn = layout.rdn_for(&m.address);
+        let new_parent = layout.container_dn(input.base_dn, input.domain);
+        let old_parent = e.dn.split_once(',').map(|x| x.1).unwrap_or_default();
+        let superior = (normalize_dn(old_parent) != normalize_dn(&new_parent)).then_some(new_parent.clone());
+        work.renames.push((
+            m.key.clone(),
+            Write::Rename {
+                dn: e.dn.clone(),
+                new_rdn: new_rdn.clone(),
+                new_superior: superior,
+            },
+        ));
+        dn = format!("{new_rdn},{new_parent}");
+        changes.push(Change {
+            action: Action::Rename,
+            key: m.key.clone(),
+            address: m.address.clone(),
+            from: Some(live_addr.clone()),
+            attributes: BTreeMap::new(),
+        });
+    }
+    if !diff.is_empty() {
+        changes.push(Change {
+            action: Action::Update,
+            key: m.key.clone(),
+            address: m.address.clone(),
+            from: None,
+            attributes: diff,
+        });
+    }
+    let locked_now = layout.is_locked(e);
+    let since = m.lock.as_ref().map(|l| l.since.as_str());
+    match (m.status, locked_now) {
+        (Status::Locked, false) => {
+            let mut a = BTreeMap::new();
+            if let Some(l) = &m.lock {
+                a.insert("reason".into(), serde_json::json!(layout::reason_word(l.reason)));
+                a.insert("since".into(), serde_json::json!(l.since));
+            }
+            changes.push(Change {
+                action: Action::Lock,
+                key: m.key.clone(),
+                address: m.address.clone(),
+                from: None,
+                attributes: a,
+            });
+            mods.extend(layout.lock_mods(e, since));
+        }
+        (Status::Active, true) => {
+            changes.push(Change {
+                action: Action::Unlock,
+                key: m.key.clone(),
+                address: m.address.clone(),
+                from: None,
+                attributes: BTreeMap::new(),
+            });
+            mods.extend(layout.unlock_mods(e));
+        }
+        _ => {}
+    }
+    if !mods.is_empty() {
+        work.modifies.push((m.key.clone(), Write::Modify { dn, mods }));
+    }
+}
+
+/// The base entry of an empty embedded directory (`dc=sonla,dc=gov,dc=vn`).
+fn base_entry(base: &str, domain: &str) -> Attrs {
+    let mut a = Attrs::new();
+    let first = base.split(',').next().unwrap_or_default();
+    let (attr, value) = first.split_once('=').unwrap_or(("dc", first));
+    if attr.eq_ignore_ascii_case("dc") {
+        a.insert("objectClass".into(), vec!["dcObject".into(), "organization".into()]);
+        a.insert("dc".into(), vec![value.to_string()]);
+        a.insert("o".into(), vec![domain.to_string()]);
+    } else {
+        a.insert("objectClass".into(), vec!["organization".into()]);
+        a.insert("o".into(), vec![value.to_string()]);
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_that_escape_the_same_value_differently_compare_equal() {
+        assert_eq!(
+            normalize_dn("uid=a\\,b, OU=People ,dc=x"),
+            normalize_dn("uid=a\\2Cb,ou=people,DC=X")
+        );
+        assert_ne!(normalize_dn("uid=a\\,b,dc=x"), normalize_dn("uid=a,b,dc=x"));
+        assert_eq!(normalize_dn("cn=Nguyễn Văn An,dc=x"), "cn=nguyễn văn an,dc=x");
+        assert_eq!(normalize_dn("cn=Nguy\\E1\\BB\\85n,dc=x"), "cn=nguyễn,dc=x");
+    }
+}

@@ -1,0 +1,103 @@
+//! The stages put together: desired state + live directory -> plan, and the
+//! reads that feed it. The CLI, the continuous runner and the controller all
+//! call these; none of them reads or plans on its own.
+
+use crate::desired::DesiredMailbox;
+use crate::layout::Layout;
+use crate::live::{ConnectOptions, DirError, Directory, Selection};
+use crate::model::Settings;
+use crate::plan::{self, Input, Live, Plan, PlanError};
+use chrono::NaiveDate;
+
+/// Who hopthu is in an embedded file directory (no bind there).
+pub const FILE_IDENTITY: &str = "cn=hopthu";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Directory(#[from] DirError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+/// Where and how the live directory is reached, settled from the settings
+/// file and the command line.
+pub struct Target {
+    pub connect: ConnectOptions,
+    pub base_dn: String,
+    pub layout: &'static Layout,
+    pub domain: String,
+}
+
+impl Target {
+    pub fn new(settings: &Settings, connect: ConnectOptions, base_dn_override: Option<String>) -> Target {
+        Target {
+            base_dn: base_dn_override.unwrap_or_else(|| settings.base_dn()),
+            layout: Layout::get(settings.directory.layout),
+            domain: settings.domain.to_ascii_lowercase(),
+            connect,
+        }
+    }
+
+    pub fn is_file(&self) -> bool {
+        self.connect.url.starts_with("ldif:")
+    }
+
+    /// The DN hopthu's writes carry as their creator.
+    pub fn identity(&self) -> String {
+        match (&self.connect.bind_dn, self.is_file()) {
+            (Some(dn), _) => dn.clone(),
+            (None, _) => FILE_IDENTITY.to_string(),
+        }
+    }
+}
+
+/// Read everything a plan needs: complete, or an error and nothing else.
+pub async fn read_live(dir: &mut Directory, target: &Target) -> Result<Live, DirError> {
+    let base_exists = dir.exists(&target.base_dn).await?;
+    if !base_exists {
+        return Ok(Live {
+            entries: Vec::new(),
+            base_exists,
+        });
+    }
+    let sel = Selection {
+        base: target.base_dn.clone(),
+        any_object_class: vec![target.layout.mailbox_class.to_string(), "hopthuState".to_string()],
+        attrs: target.layout.read_attrs(),
+    };
+    let entries = dir.read(&sel).await?;
+    Ok(Live {
+        entries,
+        base_exists,
+    })
+}
+
+pub struct PlanSettings<'a> {
+    pub settings: &'a Settings,
+    pub today: NaiveDate,
+}
+
+/// Connect, read, plan. The directory stays open for the apply.
+pub async fn plan_against(
+    desired: &[DesiredMailbox],
+    ps: &PlanSettings<'_>,
+    target: &Target,
+) -> Result<(Plan, Directory), ReconcileError> {
+    let mut dir = Directory::connect(&target.connect).await?;
+    let live = read_live(&mut dir, target).await?;
+    let identity = target.identity();
+    let input = Input {
+        desired,
+        domain: &target.domain,
+        base_dn: &target.base_dn,
+        layout: target.layout,
+        max_deletes: ps.settings.policy.max_deletes_per_run as usize,
+        grace_days: ps.settings.policy.rename_grace_days,
+        identity: &identity,
+        may_create_base: target.is_file(),
+        today: ps.today,
+    };
+    let plan = plan::plan(&input, &live)?;
+    Ok((plan, dir))
+}

@@ -1,0 +1,298 @@
+//! Plans and apply reports as people read them: coloured `+ ~ -` lines in a
+//! terminal, markdown in a pull-request comment. JSON is the plan itself.
+
+use crate::apply::Report;
+use crate::model::Language;
+use crate::plan::{Action, Change, Plan};
+use std::fmt::Write as _;
+
+struct Paint {
+    green: &'static str,
+    yellow: &'static str,
+    red: &'static str,
+    cyan: &'static str,
+    bold: &'static str,
+    off: &'static str,
+}
+
+fn paint(color: bool) -> Paint {
+    if color {
+        Paint {
+            green: "\x1b[32m",
+            yellow: "\x1b[33m",
+            red: "\x1b[31m",
+            cyan: "\x1b[36m",
+            bold: "\x1b[1m",
+            off: "\x1b[0m",
+        }
+    } else {
+        Paint {
+            green: "",
+            yellow: "",
+            red: "",
+            cyan: "",
+            bold: "",
+            off: "",
+        }
+    }
+}
+
+fn sign(a: Action) -> &'static str {
+    match a {
+        Action::Create => "+",
+        Action::Delete => "-",
+        Action::Lock => "!",
+        _ => "~",
+    }
+}
+
+fn word(a: Action, lang: Language) -> &'static str {
+    match (a, lang) {
+        (Action::Create, Language::Vi) => "tạo mới",
+        (Action::Rename, Language::Vi) => "đổi tên",
+        (Action::Update, Language::Vi) => "cập nhật",
+        (Action::Lock, Language::Vi) => "khóa",
+        (Action::Unlock, Language::Vi) => "mở khóa",
+        (Action::Delete, Language::Vi) => "thu hồi",
+        (a, Language::En) => a.as_str(),
+    }
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Array(a) if a.len() == 1 => value_text(&a[0]),
+        serde_json::Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(value_text).collect::<Vec<_>>().join(", ")
+        ),
+        serde_json::Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+fn change_lines(out: &mut String, c: &Change, lang: Language, p: &Paint) {
+    let color = match c.action {
+        Action::Create => p.green,
+        Action::Delete => p.red,
+        Action::Lock | Action::Unlock => p.cyan,
+        _ => p.yellow,
+    };
+    let _ = write!(
+        out,
+        "  {color}{} {:<9}{} {}",
+        sign(c.action),
+        word(c.action, lang),
+        p.off,
+        c.address
+    );
+    if let Some(from) = &c.from {
+        let _ = write!(out, " ← {from}");
+    }
+    let _ = writeln!(out, "  ({})", c.key);
+    if c.action == Action::Update || c.action == Action::Lock {
+        for (k, v) in &c.attributes {
+            match (v.get("from"), v.get("to")) {
+                (Some(f), Some(t)) => {
+                    let _ = writeln!(out, "      {k}: {} → {}", value_text(f), value_text(t));
+                }
+                _ => {
+                    let _ = writeln!(out, "      {k}: {}", value_text(v));
+                }
+            }
+        }
+    }
+}
+
+pub fn summary_line(plan: &Plan, lang: Language) -> String {
+    let s = &plan.summary;
+    match lang {
+        Language::Vi => format!(
+            "Kế hoạch: tạo mới {}, đổi tên {}, cập nhật {}, khóa {}, mở khóa {}, thu hồi {}.",
+            s.create, s.rename, s.update, s.lock, s.unlock, s.delete
+        ),
+        Language::En => format!(
+            "Plan: {} to create, {} to rename, {} to update, {} to lock, {} to unlock, {} to delete.",
+            s.create, s.rename, s.update, s.lock, s.unlock, s.delete
+        ),
+    }
+}
+
+pub fn human(plan: &Plan, lang: Language, color: bool) -> String {
+    let p = paint(color);
+    let mut out = String::new();
+    if !plan.setup.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            match lang {
+                Language::Vi => "Chuẩn bị thư mục:",
+                Language::En => "Directory setup:",
+            }
+        );
+        for dn in &plan.setup {
+            let _ = writeln!(out, "  {}+ {dn}{}", p.green, p.off);
+        }
+    }
+    for c in &plan.changes {
+        change_lines(&mut out, c, lang, &p);
+    }
+    if !plan.conflicts.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}{}{}",
+            p.red,
+            match lang {
+                Language::Vi => "LỖI: các hộp thư sau không thể xử lý (không thay đổi gì):",
+                Language::En => "ERROR: these mailboxes cannot be reconciled (left untouched):",
+            },
+            p.off
+        );
+        for c in &plan.conflicts {
+            let _ = writeln!(out, "  {} ({}): {}: {}", c.address, c.key, c.dn, c.reason);
+        }
+    }
+    if !plan.held.is_empty() {
+        let fp = plan.held_fingerprint.as_deref().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "\n{}{}{}",
+            p.red,
+            match lang {
+                Language::Vi => format!(
+                    "⚠ TẠM GIỮ {} lệnh thu hồi hộp thư (nhiều hơn policy.maxDeletesPerRun): chưa xóa gì. Kiểm tra danh sách rồi phê duyệt bằng: hopthu apply --approve-deletes {fp}",
+                    plan.held.len()
+                ),
+                Language::En => format!(
+                    "⚠ HELD: {} deletions (more than policy.maxDeletesPerRun): nothing is deleted. Review them, then approve with: hopthu apply --approve-deletes {fp}",
+                    plan.held.len()
+                ),
+            },
+            p.off
+        );
+        for c in &plan.held {
+            let _ = writeln!(out, "  {}- {}{} ({})", p.red, c.address, p.off, c.key);
+        }
+    }
+    if plan.is_empty() && plan.held.is_empty() && plan.conflicts.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            match lang {
+                Language::Vi => "Không có gì thay đổi: thư mục đã khớp với kho.",
+                Language::En => "No changes: the directory matches the repository.",
+            }
+        );
+    } else {
+        let _ = writeln!(out, "\n{}{}{}", p.bold, summary_line(plan, lang), p.off);
+    }
+    out
+}
+
+pub fn markdown(plan: &Plan, lang: Language) -> String {
+    let mut out = String::new();
+    let title = match lang {
+        Language::Vi => "### hopthu: kế hoạch thay đổi hộp thư",
+        Language::En => "### hopthu: mailbox plan",
+    };
+    let _ = writeln!(out, "{title}\n");
+    let s = &plan.summary;
+    let heads = match lang {
+        Language::Vi => ["Tạo mới", "Đổi tên", "Cập nhật", "Khóa", "Mở khóa", "Thu hồi"],
+        Language::En => ["Create", "Rename", "Update", "Lock", "Unlock", "Delete"],
+    };
+    let _ = writeln!(out, "| {} |", heads.join(" | "));
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} |\n",
+        s.create, s.rename, s.update, s.lock, s.unlock, s.delete
+    );
+    if !plan.held.is_empty() {
+        let _ = writeln!(
+            out,
+            "> **⚠ {}** `hopthu apply --approve-deletes {}`\n",
+            match lang {
+                Language::Vi => format!("Tạm giữ {} lệnh thu hồi, cần phê duyệt:", plan.held.len()),
+                Language::En => format!("{} deletions held for approval:", plan.held.len()),
+            },
+            plan.held_fingerprint.as_deref().unwrap_or_default()
+        );
+    }
+    for c in &plan.conflicts {
+        let _ = writeln!(out, "- ❌ `{}` ({}): {}", c.address, c.key, c.reason);
+    }
+    if !plan.changes.is_empty() || !plan.held.is_empty() {
+        let _ = writeln!(out, "<details><summary>{}</summary>\n", match lang {
+            Language::Vi => "Chi tiết",
+            Language::En => "Details",
+        });
+        let _ = writeln!(out, "```diff");
+        let p = paint(false);
+        for c in plan.changes.iter().chain(plan.held.iter()) {
+            change_lines(&mut out, c, lang, &p);
+        }
+        let _ = writeln!(out, "```\n</details>");
+    }
+    if plan.is_empty() && plan.held.is_empty() && plan.conflicts.is_empty() {
+        let _ = writeln!(out, "{}", match lang {
+            Language::Vi => "Không có gì thay đổi.",
+            Language::En => "No changes.",
+        });
+    }
+    out
+}
+
+pub fn report_human(r: &Report, lang: Language) -> String {
+    let mut out = String::new();
+    for o in r.outcomes.iter().filter(|o| o.error.is_some()) {
+        let _ = writeln!(
+            out,
+            "{} {} {} ({}): {}",
+            match lang {
+                Language::Vi => "THẤT BẠI",
+                Language::En => "FAILED",
+            },
+            word(o.action, lang),
+            o.address,
+            o.key,
+            o.error.as_deref().unwrap_or_default()
+        );
+    }
+    if let Some(b) = &r.backup {
+        let _ = writeln!(
+            out,
+            "{} {b}",
+            match lang {
+                Language::Vi => "Bản sao lưu các hộp thư đã thu hồi:",
+                Language::En => "Backup of the deleted entries:",
+            }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        match lang {
+            Language::Vi => format!(
+                "Áp dụng xong: {} thành công, {} thất bại{}.",
+                r.done,
+                r.failed,
+                if r.held > 0 {
+                    format!(", {} lệnh thu hồi đang tạm giữ", r.held)
+                } else {
+                    String::new()
+                }
+            ),
+            Language::En => format!(
+                "Apply complete: {} done, {} failed{}.",
+                r.done,
+                r.failed,
+                if r.held > 0 {
+                    format!(", {} deletions held", r.held)
+                } else {
+                    String::new()
+                }
+            ),
+        }
+    );
+    out
+}
