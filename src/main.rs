@@ -95,6 +95,21 @@ enum Command {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    /// Write a complete, valid repository for Sơn La with synthetic people.
+    Generate {
+        /// The folder to create (replaced only with --force).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = hopthu::generate::DEFAULT_PEOPLE)]
+        people: usize,
+        #[arg(long, default_value_t = hopthu::generate::DEFAULT_SEED)]
+        seed: u64,
+        #[arg(long, default_value = hopthu::generate::DEFAULT_DOMAIN)]
+        domain: String,
+        /// Replace OUT when it is an existing, non-empty repository.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -118,6 +133,19 @@ fn main() -> ExitCode {
             format,
         } => cmd_suggest(&name, &agency, &root, given.as_deref(), domain, format, today),
         Command::Schema { which, write } => cmd_schema(which, write.as_deref()),
+        Command::Generate {
+            out,
+            people,
+            seed,
+            domain,
+            force,
+        } => cmd_generate(hopthu::generate::GenerateOptions {
+            out,
+            people,
+            seed,
+            domain,
+            force,
+        }),
     };
     match result {
         Ok(code) => code,
@@ -290,5 +318,11 @@ fn cmd_schema(which: Option<SchemaName>, write: Option<&Path>) -> anyhow::Result
             println!("{}", serde_json::to_string_pretty(&all)?);
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_generate(opts: hopthu::generate::GenerateOptions) -> anyhow::Result<ExitCode> {
+    let summary = hopthu::generate::generate(&opts)?;
+    println!("generated {}: {summary}", opts.out.display());
     Ok(ExitCode::SUCCESS)
 }
