@@ -6,6 +6,7 @@ pub mod audit;
 pub mod backup;
 pub mod desired;
 pub mod diagnostics;
+pub mod generate;
 pub mod layout;
 pub mod live;
 pub mod messages;

@@ -170,6 +170,21 @@ enum Command {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    /// Write a complete, valid repository for Sơn La with synthetic people.
+    Generate {
+        /// The folder to create (replaced only with --force).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = hopthu::generate::DEFAULT_PEOPLE)]
+        people: usize,
+        #[arg(long, default_value_t = hopthu::generate::DEFAULT_SEED)]
+        seed: u64,
+        #[arg(long, default_value = hopthu::generate::DEFAULT_DOMAIN)]
+        domain: String,
+        /// Replace OUT when it is an existing, non-empty repository.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -236,6 +251,19 @@ fn main() -> ExitCode {
                 color: use_color(color),
                 today,
             }))
+        }),
+        Command::Generate {
+            out,
+            people,
+            seed,
+            domain,
+            force,
+        } => cmd_generate(hopthu::generate::GenerateOptions {
+            out,
+            people,
+            seed,
+            domain,
+            force,
         }),
     };
     match result {
@@ -621,4 +649,10 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn cmd_generate(opts: hopthu::generate::GenerateOptions) -> anyhow::Result<ExitCode> {
+    let summary = hopthu::generate::generate(&opts)?;
+    println!("generated {}: {summary}", opts.out.display());
+    Ok(ExitCode::SUCCESS)
 }
