@@ -51,7 +51,9 @@ pub enum ApplyError {
         "this plan creates {0} mailbox(es): name a file for their initial passwords with --credentials-out FILE; nothing was written"
     )]
     NoCredentialsFile(usize),
-    #[error("--approve-deletes {given} does not match the held deletions ({expected}); nothing was written")]
+    #[error(
+        "--approve-deletes {given} does not match the held deletions ({expected}); nothing was written"
+    )]
     WrongApproval { given: String, expected: String },
     #[error("--approve-deletes was given but this plan holds no deletions; nothing was written")]
     NothingHeld,
@@ -84,7 +86,10 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
     }
     let mut credentials = match &opts.credentials_out {
         Some(p) if !work.creates.is_empty() => Some(open_private(p).map_err(|e| {
-            ApplyError::Io(format!("cannot open the credentials file {}: {e}", p.display()))
+            ApplyError::Io(format!(
+                "cannot open the credentials file {}: {e}",
+                p.display()
+            ))
         })?),
         _ => None,
     };
@@ -98,31 +103,34 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
         held,
         ..Report::default()
     };
-    let record = |report: &mut Report, key: &str, actions: &[Action], result: &Result<(), String>| {
-        for a in actions {
-            let Some(c) = by_key.get(&(key, *a)) else { continue };
-            let error = result.as_ref().err().cloned();
-            opts.audit.append(&AuditRecord::new(
-                c.action,
-                &c.key,
-                &c.address,
-                c.from.as_deref(),
-                error.as_deref(),
-                opts.revision.as_deref(),
-            ));
-            if error.is_some() {
-                report.failed += 1;
-            } else {
-                report.done += 1;
+    let record =
+        |report: &mut Report, key: &str, actions: &[Action], result: &Result<(), String>| {
+            for a in actions {
+                let Some(c) = by_key.get(&(key, *a)) else {
+                    continue;
+                };
+                let error = result.as_ref().err().cloned();
+                opts.audit.append(&AuditRecord::new(
+                    c.action,
+                    &c.key,
+                    &c.address,
+                    c.from.as_deref(),
+                    error.as_deref(),
+                    opts.revision.as_deref(),
+                ));
+                if error.is_some() {
+                    report.failed += 1;
+                } else {
+                    report.done += 1;
+                }
+                report.outcomes.push(Outcome {
+                    action: c.action,
+                    key: c.key.clone(),
+                    address: c.address.clone(),
+                    error,
+                });
             }
-            report.outcomes.push(Outcome {
-                action: c.action,
-                key: c.key.clone(),
-                address: c.address.clone(),
-                error,
-            });
-        }
-    };
+        };
 
     // 1. The base, the containers, hopthu's own state entry.
     if !work.setup.is_empty() {
@@ -136,7 +144,12 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
     let renames: Vec<Write> = work.renames.iter().map(|(_, w)| w.clone()).collect();
     let results = dir.write(renames).await;
     for ((key, _), r) in work.renames.iter().zip(results) {
-        record(&mut report, key, &[Action::Rename], &r.map_err(|e| e.to_string()));
+        record(
+            &mut report,
+            key,
+            &[Action::Rename],
+            &r.map_err(|e| e.to_string()),
+        );
     }
 
     // 3. Deletions, each only after its entry is safely in the backup.
@@ -148,7 +161,12 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
                 let writes: Vec<Write> = deletes.iter().map(|(_, w, _)| w.clone()).collect();
                 let results = dir.write(writes).await;
                 for ((key, _, _), r) in deletes.iter().zip(results) {
-                    record(&mut report, key, &[Action::Delete], &r.map_err(|e| e.to_string()));
+                    record(
+                        &mut report,
+                        key,
+                        &[Action::Delete],
+                        &r.map_err(|e| e.to_string()),
+                    );
                 }
             }
             Err(e) => {
@@ -170,7 +188,11 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
             let secret = password::generate(&opts.password_policy);
             let mut attrs = spec.attrs.clone();
             let layout = crate::layout::Layout::get(work.layout);
-            attrs.extend(layout.create_extras(&password::ssha(&secret), spec.status, spec.since.as_deref()));
+            attrs.extend(layout.create_extras(
+                &password::ssha(&secret),
+                spec.status,
+                spec.since.as_deref(),
+            ));
             lines.push_str(&format!("{}\t{}\n", spec.address, secret.expose()));
             writes.push(Write::Add {
                 dn: spec.dn.clone(),
@@ -185,7 +207,12 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
         drop(lines);
         let results = dir.write(writes).await;
         for ((key, _), r) in work.creates.iter().zip(results) {
-            record(&mut report, key, &[Action::Create], &r.map_err(|e| e.to_string()));
+            record(
+                &mut report,
+                key,
+                &[Action::Create],
+                &r.map_err(|e| e.to_string()),
+            );
         }
     }
 

@@ -47,7 +47,10 @@ pub fn write(dir: &Path, entries: &[&LiveEntry]) -> std::io::Result<PathBuf> {
         }
         text.push('\n');
     }
-    let mut f = std::fs::OpenOptions::new().create_new(true).write(true).open(&path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .open(&path)?;
     {
         use std::os::unix::fs::PermissionsExt;
         f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
@@ -59,9 +62,7 @@ pub fn write(dir: &Path, entries: &[&LiveEntry]) -> std::io::Result<PathBuf> {
 
 /// One `name: value` line, base64 when RFC 2849 requires it.
 fn line(name: &str, value: &str) -> String {
-    let safe = value
-        .bytes()
-        .all(|b| (0x20..0x7f).contains(&b))
+    let safe = value.bytes().all(|b| (0x20..0x7f).contains(&b))
         && !value.starts_with([' ', ':', '<'])
         && !value.ends_with(' ');
     if safe {

@@ -41,9 +41,8 @@ impl Diagnostic {
 /// Sort by file, position and code so output is stable run to run.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
-        (&a.file, a.line, a.column, a.code, &a.message).cmp(&(
-            &b.file, b.line, b.column, b.code, &b.message,
-        ))
+        (&a.file, a.line, a.column, a.code, &a.message)
+            .cmp(&(&b.file, b.line, b.column, b.code, &b.message))
     });
 }
 
@@ -73,7 +72,11 @@ pub fn render_human(d: &Diagnostic, color: bool, lang: crate::model::Language) -
     } else {
         d.file.clone()
     };
-    let _ = writeln!(out, "{bold}{loc}:{off} {on}{sev}[{}]{off}{bold}: {}{off}", d.code, d.message);
+    let _ = writeln!(
+        out,
+        "{bold}{loc}:{off} {on}{sev}[{}]{off}{bold}: {}{off}",
+        d.code, d.message
+    );
     if let Some(src) = &d.source_line {
         let num = d.line.to_string();
         let pad = " ".repeat(num.len());
@@ -88,7 +91,7 @@ pub fn render_human(d: &Diagnostic, color: bool, lang: crate::model::Language) -
             .collect();
         let mut lead_len = col - skip;
         if skip > 0 {
-            shown.insert_str(0, "…");
+            shown.insert(0, '…');
             lead_len += 1;
         }
         if src.chars().count() > skip + 120 {
@@ -97,7 +100,11 @@ pub fn render_human(d: &Diagnostic, color: bool, lang: crate::model::Language) -
         let lead: String = " ".repeat(lead_len);
         let _ = writeln!(out, "{blue}{pad} |{off}");
         let _ = writeln!(out, "{blue}{num} |{off} {shown}");
-        let _ = writeln!(out, "{blue}{pad} |{off} {lead}{on}{}{off}", "^".repeat(d.width.max(1)));
+        let _ = writeln!(
+            out,
+            "{blue}{pad} |{off} {lead}{on}{}{off}",
+            "^".repeat(d.width.max(1))
+        );
         if let Some(h) = &d.hint {
             let label = match lang {
                 crate::model::Language::Vi => "gợi ý",
@@ -118,7 +125,9 @@ pub fn render_human(d: &Diagnostic, color: bool, lang: crate::model::Language) -
 /// A GitHub Actions workflow command (`::error file=..::message`).
 pub fn render_github(d: &Diagnostic) -> String {
     fn esc_data(s: &str) -> String {
-        s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
     }
     fn esc_prop(s: &str) -> String {
         esc_data(s).replace(':', "%3A").replace(',', "%2C")

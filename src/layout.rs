@@ -7,7 +7,9 @@ use crate::live::{Attrs, LiveEntry};
 use crate::model::{LockReason, Status};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum LayoutName {
     /// inetOrgPerson + ppolicy + the hopthu schema, mailboxes under `ou=people`.
@@ -25,9 +27,7 @@ pub enum LockStyle {
     PwdAccountLockedTime,
     /// Login services are removed from `enabledService` (and remembered in
     /// `hopthuSavedService`); delivery services stay.
-    RemoveServices {
-        services: &'static [&'static str],
-    },
+    RemoveServices { services: &'static [&'static str] },
 }
 
 /// How "must change the password at the next login" is written.
@@ -89,7 +89,10 @@ const IREDMAIL_LOGIN: &[&str] = &[
 pub const STANDARD: Layout = Layout {
     name: LayoutName::Standard,
     container: "ou=people,{base}",
-    container_chain: &[("ou=people,{base}", &[("objectClass", "organizationalUnit"), ("ou", "people")])],
+    container_chain: &[(
+        "ou=people,{base}",
+        &[("objectClass", "organizationalUnit"), ("ou", "people")],
+    )],
     rdn: RdnStyle::UidLocal,
     object_classes: &["inetOrgPerson", "inetLocalMailRecipient", "hopthuMailbox"],
     mailbox_class: "inetOrgPerson",
@@ -105,10 +108,17 @@ pub const IREDMAIL: Layout = Layout {
     name: LayoutName::Iredmail,
     container: "ou=Users,domainName={domain},o=domains,{base}",
     container_chain: &[
-        ("o=domains,{base}", &[("objectClass", "organization"), ("o", "domains")]),
+        (
+            "o=domains,{base}",
+            &[("objectClass", "organization"), ("o", "domains")],
+        ),
         (
             "domainName={domain},o=domains,{base}",
-            &[("objectClass", "mailDomain"), ("domainName", "{domain}"), ("accountStatus", "active")],
+            &[
+                ("objectClass", "mailDomain"),
+                ("domainName", "{domain}"),
+                ("accountStatus", "active"),
+            ],
         ),
         (
             "ou=Users,domainName={domain},o=domains,{base}",
@@ -116,7 +126,13 @@ pub const IREDMAIL: Layout = Layout {
         ),
     ],
     rdn: RdnStyle::Mail,
-    object_classes: &["inetOrgPerson", "shadowAccount", "amavisAccount", "mailUser", "hopthuMailbox"],
+    object_classes: &[
+        "inetOrgPerson",
+        "shadowAccount",
+        "amavisAccount",
+        "mailUser",
+        "hopthuMailbox",
+    ],
     mailbox_class: "mailUser",
     alias_attr: "shadowAddress",
     quota_attr: "mailQuota",
@@ -129,10 +145,30 @@ pub const IREDMAIL: Layout = Layout {
         (
             "enabledService",
             &[
-                "mail", "deliver", "lda", "lmtp", "internal", "doveadm", "lib-storage", "indexer-worker",
-                "dsync", "quota-status", "imap", "imapsecured", "imaptls", "pop3", "pop3secured",
-                "pop3tls", "smtp", "smtpsecured", "smtptls", "sieve", "sievesecured", "managesieve",
-                "managesievesecured", "sogo",
+                "mail",
+                "deliver",
+                "lda",
+                "lmtp",
+                "internal",
+                "doveadm",
+                "lib-storage",
+                "indexer-worker",
+                "dsync",
+                "quota-status",
+                "imap",
+                "imapsecured",
+                "imaptls",
+                "pop3",
+                "pop3secured",
+                "pop3tls",
+                "smtp",
+                "smtpsecured",
+                "smtptls",
+                "sieve",
+                "sievesecured",
+                "managesieve",
+                "managesievesecured",
+                "sogo",
             ],
         ),
     ],
@@ -153,7 +189,11 @@ impl Layout {
 
     /// The DN a mailbox with this address has.
     pub fn dn_for(&self, address: &str, base: &str, domain: &str) -> String {
-        format!("{},{}", self.rdn_for(address), self.container_dn(base, domain))
+        format!(
+            "{},{}",
+            self.rdn_for(address),
+            self.container_dn(base, domain)
+        )
     }
 
     pub fn rdn_for(&self, address: &str) -> String {
@@ -180,7 +220,12 @@ impl Layout {
             self.alias_attr,
             self.quota_attr,
         ];
-        v.extend(self.fixed.iter().map(|(a, _)| *a).filter(|a| *a != "enabledService"));
+        v.extend(
+            self.fixed
+                .iter()
+                .map(|(a, _)| *a)
+                .filter(|a| *a != "enabledService"),
+        );
         v
     }
 
@@ -284,7 +329,9 @@ impl Layout {
 
     fn is_login_service(&self, s: &str) -> bool {
         match self.lock {
-            LockStyle::RemoveServices { services } => services.iter().any(|x| x.eq_ignore_ascii_case(s)),
+            LockStyle::RemoveServices { services } => {
+                services.iter().any(|x| x.eq_ignore_ascii_case(s))
+            }
             LockStyle::PwdAccountLockedTime => false,
         }
     }
@@ -307,7 +354,10 @@ impl Layout {
         use crate::live::Mod;
         match self.lock {
             LockStyle::PwdAccountLockedTime => {
-                vec![Mod::Replace("pwdAccountLockedTime".into(), vec![lock_time(since)])]
+                vec![Mod::Replace(
+                    "pwdAccountLockedTime".into(),
+                    vec![lock_time(since)],
+                )]
             }
             LockStyle::RemoveServices { services } => {
                 let enabled = e.get("enabledService");
@@ -354,7 +404,9 @@ impl Layout {
         };
         mods.push(match self.must_change {
             MustChange::PwdReset => Mod::Replace("pwdReset".into(), vec!["TRUE".into()]),
-            MustChange::ShadowLastChangeZero => Mod::Replace("shadowLastChange".into(), vec!["0".into()]),
+            MustChange::ShadowLastChangeZero => {
+                Mod::Replace("shadowLastChange".into(), vec!["0".into()])
+            }
         });
         mods
     }
@@ -416,9 +468,8 @@ pub fn normalize_value(attr: &str, v: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     let a = attr.to_ascii_lowercase();
     match a.as_str() {
-        "mail" | "uid" | "maillocaladdress" | "shadowaddress" | "ou" | "departmentnumber" | "accountstatus" => {
-            v.trim().to_ascii_lowercase()
-        }
+        "mail" | "uid" | "maillocaladdress" | "shadowaddress" | "ou" | "departmentnumber"
+        | "accountstatus" => v.trim().to_ascii_lowercase(),
         "hopthukey" => v.to_string(),
         "hopthuquota" | "mailquota" => v.trim().trim_start_matches('0').to_string().max_if_empty(),
         _ => {

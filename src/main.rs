@@ -12,7 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hopthu", version, about = "Declarative GitOps reconciler for a province's official mail directory")]
+#[command(
+    name = "hopthu",
+    version,
+    about = "Declarative GitOps reconciler for a province's official mail directory"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -206,7 +210,15 @@ fn main() -> ExitCode {
             given,
             domain,
             format,
-        } => cmd_suggest(&name, &agency, &root, given.as_deref(), domain, format, today),
+        } => cmd_suggest(
+            &name,
+            &agency,
+            &root,
+            given.as_deref(),
+            domain,
+            format,
+            today,
+        ),
         Command::Schema { which, write } => cmd_schema(which, write.as_deref()),
         Command::Plan {
             root,
@@ -286,7 +298,11 @@ fn load(root: &Path, lang: Option<Language>, today: chrono::NaiveDate) -> anyhow
     let files = FileSet::read_folder(root)
         .map_err(|e| anyhow::anyhow!("cannot read the repository {}: {e}", root.display()))?;
     let validators = schema::Validators::new();
-    Ok(validate::validate(&files, &validators, &Options { lang, today }))
+    Ok(validate::validate(
+        &files,
+        &validators,
+        &Options { lang, today },
+    ))
 }
 
 fn cmd_validate(
@@ -422,7 +438,9 @@ fn cmd_schema(which: Option<SchemaName>, write: Option<&Path>) -> anyhow::Result
     let files = schema::files();
     let pick = |n: &str| files.iter().find(|(f, _)| *f == n).map(|(_, t)| t.clone());
     match which {
-        Some(SchemaName::Agency) => print!("{}", pick(schema::AGENCY_SCHEMA_FILE).unwrap_or_default()),
+        Some(SchemaName::Agency) => {
+            print!("{}", pick(schema::AGENCY_SCHEMA_FILE).unwrap_or_default())
+        }
         Some(SchemaName::Settings) => {
             print!("{}", pick(schema::SETTINGS_SCHEMA_FILE).unwrap_or_default())
         }
@@ -451,7 +469,9 @@ fn use_color(c: ColorChoice) -> bool {
     match c {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
     }
 }
 
@@ -473,17 +493,23 @@ fn desired_state(
 }
 
 fn connect_options(live: &LiveArgs) -> anyhow::Result<hopthu::live::ConnectOptions> {
-    let password = match (&live.bind_password_file, std::env::var("HOPTHU_BIND_PASSWORD")) {
+    let password = match (
+        &live.bind_password_file,
+        std::env::var("HOPTHU_BIND_PASSWORD"),
+    ) {
         (Some(f), _) => {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| anyhow::anyhow!("cannot read the bind password file {}: {e}", f.display()))?;
+            let text = std::fs::read_to_string(f).map_err(|e| {
+                anyhow::anyhow!("cannot read the bind password file {}: {e}", f.display())
+            })?;
             Some(text.trim_end_matches(['\n', '\r']).to_string())
         }
         (None, Ok(p)) => Some(p),
         (None, Err(_)) => None,
     };
     if live.bind_dn.is_some() && password.is_none() {
-        anyhow::bail!("--bind-dn needs a password: --bind-password-file FILE or HOPTHU_BIND_PASSWORD");
+        anyhow::bail!(
+            "--bind-dn needs a password: --bind-password-file FILE or HOPTHU_BIND_PASSWORD"
+        );
     }
     Ok(hopthu::live::ConnectOptions {
         url: live.live.clone(),
@@ -501,7 +527,8 @@ async fn make_plan(
     today: chrono::NaiveDate,
 ) -> anyhow::Result<(hopthu::plan::Plan, hopthu::live::Directory)> {
     let settings = outcome.settings.as_ref().expect("validated");
-    let target = hopthu::reconcile::Target::new(settings, connect_options(live)?, live.base_dn.clone());
+    let target =
+        hopthu::reconcile::Target::new(settings, connect_options(live)?, live.base_dn.clone());
     let ps = hopthu::reconcile::PlanSettings { settings, today };
     Ok(hopthu::reconcile::plan_against(&outcome.desired, &ps, &target).await?)
 }
@@ -575,8 +602,11 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     let lang = outcome.lang;
     let saved: Option<hopthu::plan::Plan> = match &a.plan {
         Some(p) => Some(
-            serde_json::from_slice(&std::fs::read(p).map_err(|e| anyhow::anyhow!("cannot read the plan {}: {e}", p.display()))?)
-                .map_err(|e| anyhow::anyhow!("{} is not a hopthu plan: {e}", p.display()))?,
+            serde_json::from_slice(
+                &std::fs::read(p)
+                    .map_err(|e| anyhow::anyhow!("cannot read the plan {}: {e}", p.display()))?,
+            )
+            .map_err(|e| anyhow::anyhow!("{} is not a hopthu plan: {e}", p.display()))?,
         ),
         None => None,
     };
@@ -589,11 +619,15 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(saved) = &saved {
         if saved.inputs.desired != plan.inputs.desired {
-            eprintln!("hopthu: the repository changed since this plan was made; make a new plan. Nothing was written.");
+            eprintln!(
+                "hopthu: the repository changed since this plan was made; make a new plan. Nothing was written."
+            );
             return Ok(ExitCode::from(1));
         }
         if saved.inputs.live != plan.inputs.live {
-            eprintln!("hopthu: the live directory changed since this plan was made; make a new plan. Nothing was written.");
+            eprintln!(
+                "hopthu: the live directory changed since this plan was made; make a new plan. Nothing was written."
+            );
             return Ok(ExitCode::from(1));
         }
     } else {
@@ -604,25 +638,35 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             print!("{}", hopthu::render::human(&plan, lang, a.color));
         }
         let _ = dir.close().await;
-        return Ok(if plan.conflicts.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        return Ok(if plan.conflicts.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
     }
     if saved.is_none() && !a.yes {
         if !std::io::stdin().is_terminal() {
             eprintln!("hopthu: not applied: confirm with --yes when not run from a terminal");
             return Ok(ExitCode::from(1));
         }
-        print!("{}", match lang {
-            Language::Vi => "Áp dụng các thay đổi này? Gõ \"yes\" để đồng ý: ",
-            Language::En => "Apply these changes? Type \"yes\" to confirm: ",
-        });
+        print!(
+            "{}",
+            match lang {
+                Language::Vi => "Áp dụng các thay đổi này? Gõ \"yes\" để đồng ý: ",
+                Language::En => "Apply these changes? Type \"yes\" to confirm: ",
+            }
+        );
         std::io::stdout().flush()?;
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
         if answer.trim() != "yes" {
-            println!("{}", match lang {
-                Language::Vi => "Đã hủy, không thay đổi gì.",
-                Language::En => "Cancelled; nothing was written.",
-            });
+            println!(
+                "{}",
+                match lang {
+                    Language::Vi => "Đã hủy, không thay đổi gì.",
+                    Language::En => "Cancelled; nothing was written.",
+                }
+            );
             return Ok(ExitCode::from(1));
         }
     }

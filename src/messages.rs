@@ -9,12 +9,20 @@ use crate::naming::{NameError, NameErrorKind};
 pub enum Msg {
     ReadFailed(String),
     NotUtf8,
-    TooLarge { size: u64, limit: u64 },
-    OutsideLayout { what: &'static str },
+    TooLarge {
+        size: u64,
+        limit: u64,
+    },
+    OutsideLayout {
+        what: &'static str,
+    },
     SettingsMissing,
     NoAgencies,
     Syntax(String),
-    DuplicateKey { key: String, first_line: u32 },
+    DuplicateKey {
+        key: String,
+        first_line: u32,
+    },
     Anchor,
     Alias,
     Tag(String),
@@ -23,31 +31,95 @@ pub enum Msg {
     ComplexKey,
     EmptyDocument,
     TooDeep,
-    UnknownKey { key: String, suggestion: Option<String>, allowed: Vec<String> },
-    MissingKey { key: String },
-    WrongType { expected: String, found: &'static str, number_like: bool },
-    NotAllowed { value: String, allowed: Vec<String> },
-    BadFormat { field: String, value: String, expect: FieldKind },
+    UnknownKey {
+        key: String,
+        suggestion: Option<String>,
+        allowed: Vec<String>,
+    },
+    MissingKey {
+        key: String,
+    },
+    WrongType {
+        expected: String,
+        found: &'static str,
+        number_like: bool,
+    },
+    NotAllowed {
+        value: String,
+        allowed: Vec<String>,
+    },
+    BadFormat {
+        field: String,
+        value: String,
+        expect: FieldKind,
+    },
     SchemaOther(String),
-    NameChar { err: NameError },
-    NameInvisible { ch: char, position: usize },
+    NameChar {
+        err: NameError,
+    },
+    NameInvisible {
+        ch: char,
+        position: usize,
+    },
     NameNotNfc,
-    AddressNotConforming { address: String, expected: String, legacy: bool },
-    AddressWithDomain { local: String },
-    AddressTaken { address: String, other_file: String, other_line: u32, free: Option<String> },
-    DuplicateAgencyCode { code: String, other_file: String },
-    DuplicatePersonId { id: String, other_file: String, other_line: u32 },
-    DuplicateUnitCode { code: String, first_line: u32 },
-    UnknownUnit { unit: String, known: Vec<String> },
+    AddressNotConforming {
+        address: String,
+        expected: String,
+        legacy: bool,
+    },
+    AddressWithDomain {
+        local: String,
+    },
+    AddressTaken {
+        address: String,
+        other_file: String,
+        other_line: u32,
+        free: Option<String>,
+    },
+    DuplicateAgencyCode {
+        code: String,
+        other_file: String,
+    },
+    DuplicatePersonId {
+        id: String,
+        other_file: String,
+        other_line: u32,
+    },
+    DuplicateUnitCode {
+        code: String,
+        first_line: u32,
+    },
+    UnknownUnit {
+        unit: String,
+        known: Vec<String>,
+    },
     LockMissing,
     LockIgnored,
-    LockInFuture { since: String, today: String },
-    BadDate { value: String },
-    QuotaUnreadable { value: String },
-    QuotaOverMax { value: String, max: String },
-    GivenNotInName { given: String, name: String },
-    CommuneAbbr { abbr: String, expected: String },
-    FormerAbbrIsCurrent { abbr: String },
+    LockInFuture {
+        since: String,
+        today: String,
+    },
+    BadDate {
+        value: String,
+    },
+    QuotaUnreadable {
+        value: String,
+    },
+    QuotaOverMax {
+        value: String,
+        max: String,
+    },
+    GivenNotInName {
+        given: String,
+        name: String,
+    },
+    CommuneAbbr {
+        abbr: String,
+        expected: String,
+    },
+    FormerAbbrIsCurrent {
+        abbr: String,
+    },
     NameUnusable(String),
 }
 
@@ -65,7 +137,11 @@ pub enum FieldKind {
 }
 
 fn quote_list(items: &[String]) -> String {
-    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn char_desc(c: char) -> String {
@@ -191,29 +267,51 @@ impl Msg {
             (TooDeep, En) => format!("nested too deeply (over {} levels)", crate::yaml::MAX_DEPTH),
             (EmptyDocument, Vi) => "tệp rỗng: không có nội dung".into(),
             (EmptyDocument, En) => "the file is empty".into(),
-            (UnknownKey { key, suggestion, .. }, Vi) => match suggestion {
+            (
+                UnknownKey {
+                    key, suggestion, ..
+                },
+                Vi,
+            ) => match suggestion {
                 Some(s) => format!("khóa không hợp lệ `{key}`; có phải ý bạn là `{s}`?"),
                 None => format!("khóa không hợp lệ `{key}`"),
             },
-            (UnknownKey { key, suggestion, .. }, En) => match suggestion {
+            (
+                UnknownKey {
+                    key, suggestion, ..
+                },
+                En,
+            ) => match suggestion {
                 Some(s) => format!("unknown key `{key}`; did you mean `{s}`?"),
                 None => format!("unknown key `{key}`"),
             },
             (MissingKey { key }, Vi) => format!("thiếu khóa bắt buộc `{key}`"),
             (MissingKey { key }, En) => format!("missing required key `{key}`"),
-            (WrongType { expected, found, .. }, Vi) => format!(
-                "cần {}, nhưng đây là {}",
-                type_vi(expected),
-                type_vi(found)
-            ),
-            (WrongType { expected, found, .. }, En) => {
+            (
+                WrongType {
+                    expected, found, ..
+                },
+                Vi,
+            ) => format!("cần {}, nhưng đây là {}", type_vi(expected), type_vi(found)),
+            (
+                WrongType {
+                    expected, found, ..
+                },
+                En,
+            ) => {
                 format!("expected {}, found {}", type_en(expected), type_en(found))
             }
             (NotAllowed { value, allowed }, Vi) => {
-                format!("giá trị `{value}` không hợp lệ; chọn một trong: {}", quote_list(allowed))
+                format!(
+                    "giá trị `{value}` không hợp lệ; chọn một trong: {}",
+                    quote_list(allowed)
+                )
             }
             (NotAllowed { value, allowed }, En) => {
-                format!("`{value}` is not allowed; use one of {}", quote_list(allowed))
+                format!(
+                    "`{value}` is not allowed; use one of {}",
+                    quote_list(allowed)
+                )
             }
             (BadFormat { field, value, .. }, Vi) => {
                 format!("`{field}` không đúng dạng: `{value}`")
@@ -241,11 +339,9 @@ impl Msg {
                 ),
                 None => "the name is empty".into(),
             },
-            (NameInvisible { ch, position }, Vi) => format!(
-                "tên chứa ký tự ẩn {} ở vị trí {}",
-                char_desc(*ch),
-                position
-            ),
+            (NameInvisible { ch, position }, Vi) => {
+                format!("tên chứa ký tự ẩn {} ở vị trí {}", char_desc(*ch), position)
+            }
             (NameInvisible { ch, position }, En) => format!(
                 "the name holds the invisible character {} at position {}",
                 char_desc(*ch),
@@ -255,18 +351,40 @@ impl Msg {
             (NameNotNfc, En) => "the name is written in decomposed form (NFD)".into(),
             (NameUnusable(e), Vi) => format!("không tạo được địa chỉ từ tên: {e}"),
             (NameUnusable(e), En) => format!("no address can be derived from the name: {e}"),
-            (AddressNotConforming { address, expected, legacy }, Vi) => {
+            (
+                AddressNotConforming {
+                    address,
+                    expected,
+                    legacy,
+                },
+                Vi,
+            ) => {
                 if *legacy {
-                    format!("địa chỉ cũ `{address}` không theo quy tắc (quy tắc cho `{expected}`); được giữ vì `legacy: true`")
+                    format!(
+                        "địa chỉ cũ `{address}` không theo quy tắc (quy tắc cho `{expected}`); được giữ vì `legacy: true`"
+                    )
                 } else {
-                    format!("địa chỉ `{address}` không theo quy tắc đặt tên; theo quy tắc là `{expected}`")
+                    format!(
+                        "địa chỉ `{address}` không theo quy tắc đặt tên; theo quy tắc là `{expected}`"
+                    )
                 }
             }
-            (AddressNotConforming { address, expected, legacy }, En) => {
+            (
+                AddressNotConforming {
+                    address,
+                    expected,
+                    legacy,
+                },
+                En,
+            ) => {
                 if *legacy {
-                    format!("legacy address `{address}` does not follow the rules (they give `{expected}`); kept because of `legacy: true`")
+                    format!(
+                        "legacy address `{address}` does not follow the rules (they give `{expected}`); kept because of `legacy: true`"
+                    )
                 } else {
-                    format!("the address `{address}` does not follow the naming rules; they give `{expected}`")
+                    format!(
+                        "the address `{address}` does not follow the naming rules; they give `{expected}`"
+                    )
                 }
             }
             (AddressWithDomain { local }, Vi) => {
@@ -275,22 +393,48 @@ impl Msg {
             (AddressWithDomain { local }, En) => {
                 format!("write only the part before `@`: `{local}`")
             }
-            (AddressTaken { address, other_file, other_line, .. }, Vi) => format!(
-                "địa chỉ `{address}` đã được dùng ở {other_file}:{other_line}"
-            ),
-            (AddressTaken { address, other_file, other_line, .. }, En) => format!(
-                "the address `{address}` is already used at {other_file}:{other_line}"
-            ),
+            (
+                AddressTaken {
+                    address,
+                    other_file,
+                    other_line,
+                    ..
+                },
+                Vi,
+            ) => format!("địa chỉ `{address}` đã được dùng ở {other_file}:{other_line}"),
+            (
+                AddressTaken {
+                    address,
+                    other_file,
+                    other_line,
+                    ..
+                },
+                En,
+            ) => format!("the address `{address}` is already used at {other_file}:{other_line}"),
             (DuplicateAgencyCode { code, other_file }, Vi) => {
                 format!("mã cơ quan `{code}` đã dùng trong {other_file}")
             }
             (DuplicateAgencyCode { code, other_file }, En) => {
                 format!("agency code `{code}` is already used in {other_file}")
             }
-            (DuplicatePersonId { id, other_file, other_line }, Vi) => {
+            (
+                DuplicatePersonId {
+                    id,
+                    other_file,
+                    other_line,
+                },
+                Vi,
+            ) => {
                 format!("mã người `{id}` đã dùng ở {other_file}:{other_line}")
             }
-            (DuplicatePersonId { id, other_file, other_line }, En) => {
+            (
+                DuplicatePersonId {
+                    id,
+                    other_file,
+                    other_line,
+                },
+                En,
+            ) => {
                 format!("person id `{id}` is already used at {other_file}:{other_line}")
             }
             (DuplicateUnitCode { code, first_line }, Vi) => {
@@ -399,8 +543,8 @@ impl Msg {
             (LockMissing, En) => "add `lock: {reason: inactive, since: YYYY-MM-DD}`".into(),
             (QuotaUnreadable { .. }, Vi) => "viết như `2GiB`, `500MiB`, `10GB`".into(),
             (QuotaUnreadable { .. }, En) => "write it like `2GiB`, `500MiB`, `10GB`".into(),
-            (GivenNotInName { .. }, Vi) => "`given` phải là một chữ trong `name`, ví dụ `H'Hen` cho `H'Hen Niê`".into(),
-            (GivenNotInName { .. }, En) => "`given` must be one word of `name`, e.g. `H'Hen` for `H'Hen Niê`".into(),
+            (GivenNotInName { .. }, Vi) => "`given` phải là (các) chữ có trong `name`, ví dụ `H'Hen` cho `H'Hen Niê`".into(),
+            (GivenNotInName { .. }, En) => "`given` must be word(s) of `name`, e.g. `H'Hen` for `H'Hen Niê`".into(),
             (AddressWithDomain { local }, _) => format!("address: {local}"),
             (SettingsMissing, Vi) => "tạo `hopthu.yaml` với `apiVersion: hopthu/v1` và `domain`".into(),
             (SettingsMissing, En) => "create `hopthu.yaml` with `apiVersion: hopthu/v1` and `domain`".into(),
@@ -419,8 +563,12 @@ fn format_hint(kind: FieldKind, lang: Language) -> Option<String> {
         (Abbr, En) => "lower-case letters without diacritics and digits only, e.g. `skhcn`".into(),
         (Key, Vi) => "chữ cái, chữ số, `.`, `_`, `-`; tối đa 64 ký tự".into(),
         (Key, En) => "letters, digits, `.`, `_`, `-`; at most 64 characters".into(),
-        (Local, Vi) => "phần trước `@`: chữ không dấu, chữ số, `.`, `_`, `-`, ví dụ `annv.skhcn`".into(),
-        (Local, En) => "the part before `@`: ASCII letters, digits, `.`, `_`, `-`, e.g. `annv.skhcn`".into(),
+        (Local, Vi) => {
+            "phần trước `@`: chữ không dấu, chữ số, `.`, `_`, `-`, ví dụ `annv.skhcn`".into()
+        }
+        (Local, En) => {
+            "the part before `@`: ASCII letters, digits, `.`, `_`, `-`, e.g. `annv.skhcn`".into()
+        }
         (Quota, Vi) => "viết như `2GiB`, `500MiB`, `10GB`".into(),
         (Quota, En) => "write it like `2GiB`, `500MiB`, `10GB`".into(),
         (Domain, Vi) => "tên miền viết thường, ví dụ `sonla.gov.vn`".into(),

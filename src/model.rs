@@ -37,7 +37,10 @@ pub const ORG_NAME_PATTERN: &str = concat!(
 /// `hopthu.yaml`: the settings of a desired-state repository.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[schemars(title = "hopthu.yaml", description = "Settings of a hopthu desired-state repository")]
+#[schemars(
+    title = "hopthu.yaml",
+    description = "Settings of a hopthu desired-state repository"
+)]
 pub struct Settings {
     /// Always `hopthu/v1`.
     #[schemars(extend("const" = "hopthu/v1"))]
@@ -160,7 +163,10 @@ impl Default for PasswordPolicy {
 /// One agency (sở, ban, ngành, xã, phường): its own mailbox, its units and its people.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[schemars(title = "Agency", description = "One agency of a hopthu desired-state repository")]
+#[schemars(
+    title = "Agency",
+    description = "One agency of a hopthu desired-state repository"
+)]
 pub struct Agency {
     /// Always `hopthu/v1`.
     #[schemars(extend("const" = "hopthu/v1"))]

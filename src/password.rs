@@ -3,8 +3,8 @@
 
 use crate::model::PasswordPolicy;
 use base64::Engine as _;
-use rand::{Rng, TryRngCore};
 use rand::seq::SliceRandom;
+use rand::{Rng, TryRngCore};
 use sha1::{Digest, Sha1};
 
 const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -32,7 +32,11 @@ impl std::fmt::Debug for Secret {
 pub fn generate(policy: &PasswordPolicy) -> Secret {
     let mut rng = rand::rngs::OsRng.unwrap_err();
     let len = (policy.min_length as usize).max(14);
-    let specials: Vec<u8> = policy.specials.bytes().filter(|b| b.is_ascii_graphic()).collect();
+    let specials: Vec<u8> = policy
+        .specials
+        .bytes()
+        .filter(|b| b.is_ascii_graphic())
+        .collect();
     let mut classes: Vec<&[u8]> = Vec::new();
     if policy.require_upper {
         classes.push(UPPER);
@@ -79,7 +83,10 @@ pub fn ssha(secret: &Secret) -> String {
     h.update(salt);
     let mut bytes = h.finalize().to_vec();
     bytes.extend_from_slice(&salt);
-    format!("{{SSHA}}{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    format!(
+        "{{SSHA}}{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }
 
 #[cfg(test)]

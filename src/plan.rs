@@ -117,7 +117,11 @@ pub struct Plan {
     /// Deletions waiting for a person's approval (`--approve-deletes`).
     pub held: Vec<Change>,
     /// What `--approve-deletes` must name to release exactly `held`.
-    #[serde(rename = "heldFingerprint", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "heldFingerprint",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub held_fingerprint: Option<String>,
     pub conflicts: Vec<Conflict>,
     /// Entries created before any mailbox: the base, containers, hopthu's state.
@@ -183,7 +187,9 @@ pub struct Live {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PlanError {
-    #[error("the base DN {0} does not exist in the live directory: check `directory.baseDN` or --base-dn")]
+    #[error(
+        "the base DN {0} does not exist in the live directory: check `directory.baseDN` or --base-dn"
+    )]
     NoBase(String),
     #[error(
         "the live directory returned no mailbox hopthu manages, but its records say {expected} were there: the read looks incomplete (a bind that can read nothing, or a wrong base DN); nothing is written"
@@ -311,9 +317,11 @@ fn grace_records(e: &LiveEntry) -> Vec<(String, NaiveDate)> {
         .filter_map(|r| {
             let mut it = r.split(' ');
             match (it.next(), it.next(), it.next()) {
-                (Some("grace"), Some(addr), Some(until)) => NaiveDate::parse_from_str(until, "%Y-%m-%d")
-                    .ok()
-                    .map(|d| (addr.to_ascii_lowercase(), d)),
+                (Some("grace"), Some(addr), Some(until)) => {
+                    NaiveDate::parse_from_str(until, "%Y-%m-%d")
+                        .ok()
+                        .map(|d| (addr.to_ascii_lowercase(), d))
+                }
                 _ => None,
             }
         })
@@ -367,15 +375,18 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
         if n == state_norm || n == base_norm {
             continue;
         }
-        let has_class = |c: &str| e.get("objectClass").iter().any(|x| x.eq_ignore_ascii_case(c));
+        let has_class = |c: &str| {
+            e.get("objectClass")
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case(c))
+        };
         if !has_class(layout.mailbox_class) {
             continue;
         }
         let owned = e
             .first("creatorsName")
             .is_some_and(|c| normalize_dn(c) == identity)
-            || e
-                .first("entryUUID")
+            || e.first("entryUUID")
                 .is_some_and(|u| adopted.contains(&u.to_ascii_lowercase()));
         match (owned, e.first("hopthuKey")) {
             (true, Some(key)) => {
@@ -401,7 +412,9 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
 
     let mut work = Work {
         state_dn: state_dn.clone(),
-        state_records: state.map(|s| s.get("hopthuRecord").to_vec()).unwrap_or_default(),
+        state_records: state
+            .map(|s| s.get("hopthuRecord").to_vec())
+            .unwrap_or_default(),
         recorded_managed: expected_managed,
         layout: layout.name,
         ..Work::default()
@@ -427,7 +440,10 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
                     .or_default()
                     .push(layout::fill_template(v, base, input.domain));
             }
-            work.setup.push(Write::Add { dn: dn.clone(), attrs: a });
+            work.setup.push(Write::Add {
+                dn: dn.clone(),
+                attrs: a,
+            });
             setup.push(dn);
         }
     }
@@ -647,7 +663,8 @@ fn diff_existing(
         let new_rdn = layout.rdn_for(&m.address);
         let new_parent = layout.container_dn(input.base_dn, input.domain);
         let old_parent = e.dn.split_once(',').map(|x| x.1).unwrap_or_default();
-        let superior = (normalize_dn(old_parent) != normalize_dn(&new_parent)).then_some(new_parent.clone());
+        let superior =
+            (normalize_dn(old_parent) != normalize_dn(&new_parent)).then_some(new_parent.clone());
         work.renames.push((
             m.key.clone(),
             Write::Rename {
@@ -680,7 +697,10 @@ fn diff_existing(
         (Status::Locked, false) => {
             let mut a = BTreeMap::new();
             if let Some(l) = &m.lock {
-                a.insert("reason".into(), serde_json::json!(layout::reason_word(l.reason)));
+                a.insert(
+                    "reason".into(),
+                    serde_json::json!(layout::reason_word(l.reason)),
+                );
                 a.insert("since".into(), serde_json::json!(l.since));
             }
             changes.push(Change {
@@ -705,7 +725,8 @@ fn diff_existing(
         _ => {}
     }
     if !mods.is_empty() {
-        work.modifies.push((m.key.clone(), Write::Modify { dn, mods }));
+        work.modifies
+            .push((m.key.clone(), Write::Modify { dn, mods }));
     }
 }
 
@@ -715,7 +736,10 @@ fn base_entry(base: &str, domain: &str) -> Attrs {
     let first = base.split(',').next().unwrap_or_default();
     let (attr, value) = first.split_once('=').unwrap_or(("dc", first));
     if attr.eq_ignore_ascii_case("dc") {
-        a.insert("objectClass".into(), vec!["dcObject".into(), "organization".into()]);
+        a.insert(
+            "objectClass".into(),
+            vec!["dcObject".into(), "organization".into()],
+        );
         a.insert("dc".into(), vec![value.to_string()]);
         a.insert("o".into(), vec![domain.to_string()]);
     } else {
@@ -736,7 +760,10 @@ mod tests {
             normalize_dn("uid=a\\2Cb,ou=people,DC=X")
         );
         assert_ne!(normalize_dn("uid=a\\,b,dc=x"), normalize_dn("uid=a,b,dc=x"));
-        assert_eq!(normalize_dn("cn=Nguyễn Văn An,dc=x"), "cn=nguyễn văn an,dc=x");
+        assert_eq!(
+            normalize_dn("cn=Nguyễn Văn An,dc=x"),
+            "cn=nguyễn văn an,dc=x"
+        );
         assert_eq!(normalize_dn("cn=Nguy\\E1\\BB\\85n,dc=x"), "cn=nguyễn,dc=x");
     }
 }

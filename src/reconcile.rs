@@ -30,7 +30,11 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn new(settings: &Settings, connect: ConnectOptions, base_dn_override: Option<String>) -> Target {
+    pub fn new(
+        settings: &Settings,
+        connect: ConnectOptions,
+        base_dn_override: Option<String>,
+    ) -> Target {
         Target {
             base_dn: base_dn_override.unwrap_or_else(|| settings.base_dn()),
             layout: Layout::get(settings.directory.layout),
@@ -63,7 +67,10 @@ pub async fn read_live(dir: &mut Directory, target: &Target) -> Result<Live, Dir
     }
     let sel = Selection {
         base: target.base_dn.clone(),
-        any_object_class: vec![target.layout.mailbox_class.to_string(), "hopthuState".to_string()],
+        any_object_class: vec![
+            target.layout.mailbox_class.to_string(),
+            "hopthuState".to_string(),
+        ],
         attrs: target.layout.read_attrs(),
     };
     let entries = dir.read(&sel).await?;

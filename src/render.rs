@@ -197,7 +197,14 @@ pub fn markdown(plan: &Plan, lang: Language) -> String {
     let _ = writeln!(out, "{title}\n");
     let s = &plan.summary;
     let heads = match lang {
-        Language::Vi => ["Tạo mới", "Đổi tên", "Cập nhật", "Khóa", "Mở khóa", "Thu hồi"],
+        Language::Vi => [
+            "Tạo mới",
+            "Đổi tên",
+            "Cập nhật",
+            "Khóa",
+            "Mở khóa",
+            "Thu hồi",
+        ],
         Language::En => ["Create", "Rename", "Update", "Lock", "Unlock", "Delete"],
     };
     let _ = writeln!(out, "| {} |", heads.join(" | "));
@@ -222,10 +229,14 @@ pub fn markdown(plan: &Plan, lang: Language) -> String {
         let _ = writeln!(out, "- ❌ `{}` ({}): {}", c.address, c.key, c.reason);
     }
     if !plan.changes.is_empty() || !plan.held.is_empty() {
-        let _ = writeln!(out, "<details><summary>{}</summary>\n", match lang {
-            Language::Vi => "Chi tiết",
-            Language::En => "Details",
-        });
+        let _ = writeln!(
+            out,
+            "<details><summary>{}</summary>\n",
+            match lang {
+                Language::Vi => "Chi tiết",
+                Language::En => "Details",
+            }
+        );
         let _ = writeln!(out, "```diff");
         let p = paint(false);
         for c in plan.changes.iter().chain(plan.held.iter()) {
@@ -234,10 +245,14 @@ pub fn markdown(plan: &Plan, lang: Language) -> String {
         let _ = writeln!(out, "```\n</details>");
     }
     if plan.is_empty() && plan.held.is_empty() && plan.conflicts.is_empty() {
-        let _ = writeln!(out, "{}", match lang {
-            Language::Vi => "Không có gì thay đổi.",
-            Language::En => "No changes.",
-        });
+        let _ = writeln!(
+            out,
+            "{}",
+            match lang {
+                Language::Vi => "Không có gì thay đổi.",
+                Language::En => "No changes.",
+            }
+        );
     }
     out
 }

@@ -95,7 +95,10 @@ fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
                 None => return node,
             }
         } else if let Some(any) = node.get("anyOf").and_then(Value::as_array) {
-            match any.iter().find(|s| s.get("type") != Some(&Value::from("null"))) {
+            match any
+                .iter()
+                .find(|s| s.get("type") != Some(&Value::from("null")))
+            {
                 Some(s) => node = s,
                 None => return node,
             }
@@ -114,10 +117,16 @@ mod tests {
     fn the_schemas_are_draft_2020_12_and_carry_the_naming_patterns() {
         let a = agency_schema();
         assert_eq!(a["$schema"], "https://json-schema.org/draft/2020-12/schema");
-        assert_eq!(a["properties"]["abbr"]["pattern"], crate::model::ABBR_PATTERN);
+        assert_eq!(
+            a["properties"]["abbr"]["pattern"],
+            crate::model::ABBR_PATTERN
+        );
         assert_eq!(a["additionalProperties"], false);
         let s = settings_schema();
-        assert_eq!(s["properties"]["domain"]["pattern"], crate::model::DOMAIN_PATTERN);
+        assert_eq!(
+            s["properties"]["domain"]["pattern"],
+            crate::model::DOMAIN_PATTERN
+        );
     }
 
     #[test]

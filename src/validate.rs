@@ -153,7 +153,11 @@ pub fn validate(files: &FileSet, validators: &Validators, opts: &Options) -> Out
         .map(|f| {
             let (path, text) = &ctx.files[f.file];
             let source_line = (f.pos.line > 0)
-                .then(|| text.split('\n').nth(f.pos.line as usize - 1).map(str::to_string))
+                .then(|| {
+                    text.split('\n')
+                        .nth(f.pos.line as usize - 1)
+                        .map(str::to_string)
+                })
                 .flatten();
             Diagnostic {
                 severity: if f.msg.is_warning() {
@@ -345,7 +349,10 @@ impl Ctx<'_> {
                 Msg::UnknownKey {
                     suggestion: Some(s),
                     ..
-                } => Some((p.rsplit_once('/').map_or("", |x| x.0).to_string(), s.clone())),
+                } => Some((
+                    p.rsplit_once('/').map_or("", |x| x.0).to_string(),
+                    s.clone(),
+                )),
                 _ => None,
             })
             .collect();
@@ -414,7 +421,11 @@ impl Ctx<'_> {
             K::Enum { options } => {
                 let allowed = options
                     .as_array()
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 vec![(
                     Msg::NotAllowed {
@@ -508,9 +519,17 @@ impl Ctx<'_> {
                         })
                         .collect();
                 }
-                vec![(Msg::SchemaOther(err.to_string()), pointer.to_string(), false)]
+                vec![(
+                    Msg::SchemaOther(err.to_string()),
+                    pointer.to_string(),
+                    false,
+                )]
             }
-            _ => vec![(Msg::SchemaOther(err.to_string()), pointer.to_string(), false)],
+            _ => vec![(
+                Msg::SchemaOther(err.to_string()),
+                pointer.to_string(),
+                false,
+            )],
         }
     }
 
@@ -772,7 +791,12 @@ impl Ctx<'_> {
             agency_code: base.agency.code.clone(),
             agency_abbr: base.agency.abbr.clone(),
             agency_type: base.agency.agency_type,
-            former_abbrs: base.agency.former_abbrs.iter().map(|a| a.0.clone()).collect(),
+            former_abbrs: base
+                .agency
+                .former_abbrs
+                .iter()
+                .map(|a| a.0.clone())
+                .collect(),
             unit_code,
             status,
             lock,
@@ -826,10 +850,10 @@ impl Ctx<'_> {
             Some(g) => {
                 let ok = self.check_person_name(idx, root, &format!("{pointer}/given"), g);
                 if ok && name_ok {
-                    let in_name = naming::tokens(&p.name)
-                        .ok()
-                        .zip(naming::fold(g).ok())
-                        .is_some_and(|(tokens, g)| tokens.contains(&g));
+                    let in_name = !matches!(
+                        naming::given_slug(&p.name, Some(g)),
+                        Err(naming::DeriveError::GivenNotFound { .. })
+                    );
                     if !in_name {
                         self.at(
                             Msg::GivenNotInName {
@@ -964,10 +988,13 @@ impl Ctx<'_> {
             pointer: pointer.to_string(),
             width,
         };
-        if self.claims.contains_key(&address) {
-            self.clashes.push((address, claim));
-        } else {
-            self.claims.insert(address, claim);
+        match self.claims.entry(address) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                self.clashes.push((o.key().clone(), claim));
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(claim);
+            }
         }
     }
 
@@ -982,7 +1009,13 @@ impl Ctx<'_> {
         let mut out = Vec::new();
         for (j, alias) in aliases.iter().enumerate() {
             let local = alias.0.to_ascii_lowercase();
-            self.claim(&local, key, idx, root, &format!("{owner_pointer}/aliases/{j}"));
+            self.claim(
+                &local,
+                key,
+                idx,
+                root,
+                &format!("{owner_pointer}/aliases/{j}"),
+            );
             out.push(format!("{local}@{}", self.domain));
         }
         out.sort();
@@ -1091,7 +1124,13 @@ impl Ctx<'_> {
                 }
                 NameNotice::Invisible { ch, position } | NameNotice::Control { ch, position } => {
                     let (pos, width) = self.char_pos(root, pointer, position);
-                    self.push(Msg::NameInvisible { ch, position }, idx, pos, pointer, width);
+                    self.push(
+                        Msg::NameInvisible { ch, position },
+                        idx,
+                        pos,
+                        pointer,
+                        width,
+                    );
                     ok = false;
                 }
             }
@@ -1159,10 +1198,7 @@ impl Ctx<'_> {
         }
         let explicit = std::mem::take(&mut self.explicit);
         for e in explicit {
-            let derived_taken = self
-                .claims
-                .get(&e.derived)
-                .is_some_and(|c| c.key != e.key);
+            let derived_taken = self.claims.get(&e.derived).is_some_and(|c| c.key != e.key);
             if naming::person_address_conforms(
                 &e.explicit,
                 &e.derived,
@@ -1210,7 +1246,10 @@ struct MailboxBase<'a> {
 
 /// Decode each item of a list; an item with unknown keys (already reported)
 /// is decoded without them, so the rest of it is still checked.
-fn decode_list<T: serde::de::DeserializeOwned>(list: Option<Json>, known: &[String]) -> Vec<Option<T>> {
+fn decode_list<T: serde::de::DeserializeOwned>(
+    list: Option<Json>,
+    known: &[String],
+) -> Vec<Option<T>> {
     match list {
         Some(Json::Array(items)) => items
             .into_iter()
@@ -1242,29 +1281,35 @@ pub fn nfc_clean(s: &str) -> String {
     nfc.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// (given name, the rest) of a display name; with `given` set, that word.
+/// (given name, the rest) of a display name; with `given` set, those words
+/// (the last run of words that folds equal to it).
 fn split_name(display: &str, given: Option<&str>) -> (String, String) {
     let words: Vec<&str> = display.split(' ').collect();
-    let gi = match given {
+    let folded: Vec<String> = words
+        .iter()
+        .map(|w| naming::fold(w).unwrap_or_default())
+        .collect();
+    let (from, to) = match given.and_then(|g| naming::fold(g).ok()) {
         Some(g) => {
-            let g = naming::fold(g).unwrap_or_default();
-            words
-                .iter()
-                .position(|w| naming::fold(w).is_ok_and(|f| f == g))
-                .unwrap_or(words.len() - 1)
+            let want: Vec<&str> = g.split(' ').collect();
+            folded
+                .windows(want.len())
+                .rposition(|w| w.iter().zip(&want).all(|(a, b)| a == b))
+                .map_or((words.len() - 1, words.len()), |i| (i, i + want.len()))
         }
-        None => words.len() - 1,
+        None => (words.len() - 1, words.len()),
     };
+    let given_name = words[from..to].join(" ");
     let rest: Vec<&str> = words
         .iter()
         .enumerate()
-        .filter(|(i, _)| *i != gi)
+        .filter(|(i, _)| !(from..to).contains(i))
         .map(|(_, w)| *w)
         .collect();
     let surname = if rest.is_empty() {
-        words[gi].to_string()
+        given_name.clone()
     } else {
         rest.join(" ")
     };
-    (words[gi].to_string(), surname)
+    (given_name, surname)
 }

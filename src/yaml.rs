@@ -53,7 +53,10 @@ pub enum Style {
 pub enum YamlErrorKind {
     /// The text is not YAML; the parser's own words.
     Syntax(String),
-    DuplicateKey { key: String, first: Pos },
+    DuplicateKey {
+        key: String,
+        first: Pos,
+    },
     Anchor,
     Alias,
     Tag(String),
@@ -113,7 +116,10 @@ fn tab_indents(text: &str) -> Vec<Pos> {
             }
             in_block_scalar = false;
         }
-        let lead: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        let lead: String = line
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
         if let Some(k) = lead.chars().position(|c| c == '\t')
             && lead.len() < line.len()
         {
@@ -152,24 +158,34 @@ fn resolve_plain(s: &str) -> Value {
     }
     let b = s.as_bytes();
     let digits = |t: &[u8]| !t.is_empty() && t.iter().all(u8::is_ascii_digit);
-    let unsigned = b.strip_prefix(b"-").or_else(|| b.strip_prefix(b"+")).unwrap_or(b);
+    let unsigned = b
+        .strip_prefix(b"-")
+        .or_else(|| b.strip_prefix(b"+"))
+        .unwrap_or(b);
     if digits(unsigned) {
         if let Ok(i) = s.parse::<i64>() {
             return Value::Int(i);
         }
-        return s.parse::<f64>().map(Value::Float).unwrap_or(Value::Str(s.into()));
+        return s
+            .parse::<f64>()
+            .map(Value::Float)
+            .unwrap_or(Value::Str(s.into()));
     }
     if let Some(h) = s.strip_prefix("0x")
         && !h.is_empty()
         && h.bytes().all(|c| c.is_ascii_hexdigit())
     {
-        return i64::from_str_radix(h, 16).map(Value::Int).unwrap_or(Value::Str(s.into()));
+        return i64::from_str_radix(h, 16)
+            .map(Value::Int)
+            .unwrap_or(Value::Str(s.into()));
     }
     if let Some(o) = s.strip_prefix("0o")
         && !o.is_empty()
         && o.bytes().all(|c| (b'0'..=b'7').contains(&c))
     {
-        return i64::from_str_radix(o, 8).map(Value::Int).unwrap_or(Value::Str(s.into()));
+        return i64::from_str_radix(o, 8)
+            .map(Value::Int)
+            .unwrap_or(Value::Str(s.into()));
     }
     if is_core_float(unsigned) {
         if let Ok(f) = s.parse::<f64>() {
@@ -541,7 +557,10 @@ mod tests {
             }
         );
         assert_eq!(p.errors[0].pos, Pos { line: 3, col: 1 });
-        assert_eq!(p.root.unwrap().to_json(), serde_json::json!({"a": 1, "b": 2}));
+        assert_eq!(
+            p.root.unwrap().to_json(),
+            serde_json::json!({"a": 1, "b": 2})
+        );
     }
 
     #[test]
@@ -584,7 +603,10 @@ mod tests {
     fn bom_and_crlf_are_tolerated() {
         let p = parse("\u{feff}a: 1\r\nb: x\r\n");
         assert!(p.errors.is_empty());
-        assert_eq!(p.root.unwrap().to_json(), serde_json::json!({"a": 1, "b": "x"}));
+        assert_eq!(
+            p.root.unwrap().to_json(),
+            serde_json::json!({"a": 1, "b": "x"})
+        );
     }
 
     #[test]

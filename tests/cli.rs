@@ -37,7 +37,10 @@ fn a_valid_repository_exits_zero_with_a_summary() {
     let d = repo(AGENCY);
     let o = hopthu(&["validate", path(&d)]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    assert_eq!(stdout(&o).trim(), "Hợp lệ: 1 cơ quan, 2 hộp thư; 0 cảnh báo.");
+    assert_eq!(
+        stdout(&o).trim(),
+        "Hợp lệ: 1 cơ quan, 2 hộp thư; 0 cảnh báo."
+    );
 }
 
 #[test]
@@ -47,10 +50,15 @@ fn an_invalid_repository_exits_one_with_located_errors() {
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(
-        out.starts_with("agencies/skhcn.yaml:9:5: error[E020]: unknown key `nme`; did you mean `name`?"),
+        out.starts_with(
+            "agencies/skhcn.yaml:9:5: error[E020]: unknown key `nme`; did you mean `name`?"
+        ),
         "{out}"
     );
-    assert!(out.contains("9 |     nme: Nguyễn Văn An\n  |     ^^^\n"), "{out}");
+    assert!(
+        out.contains("9 |     nme: Nguyễn Văn An\n  |     ^^^\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -100,10 +108,26 @@ fn github_output_is_workflow_annotations() {
 #[test]
 fn suggest_prints_the_address_first_and_json_on_request() {
     let d = repo(AGENCY);
-    let o = hopthu(&["suggest", "--agency", "skhcn", "--root", path(&d), "Trần Thị Hà"]);
+    let o = hopthu(&[
+        "suggest",
+        "--agency",
+        "skhcn",
+        "--root",
+        path(&d),
+        "Trần Thị Hà",
+    ]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stdout(&o).lines().next(), Some("hatt.skhcn@sonla.gov.vn"));
-    let o = hopthu(&["suggest", "--agency", "skhcn", "--root", path(&d), "--format", "json", "Ngô Văn An"]);
+    let o = hopthu(&[
+        "suggest",
+        "--agency",
+        "skhcn",
+        "--root",
+        path(&d),
+        "--format",
+        "json",
+        "Ngô Văn An",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["address"], "annv.skhcn@sonla.gov.vn");
     assert_eq!(v["taken"], true);
@@ -111,9 +135,25 @@ fn suggest_prints_the_address_first_and_json_on_request() {
     assert!(!alts.is_empty());
     for a in alts {
         let a = a.as_str().unwrap();
-        assert!(a.starts_with("an") && a.ends_with(".skhcn@sonla.gov.vn") && a != "annv.skhcn@sonla.gov.vn", "{a}");
+        assert!(
+            a.starts_with("an")
+                && a.ends_with(".skhcn@sonla.gov.vn")
+                && a != "annv.skhcn@sonla.gov.vn",
+            "{a}"
+        );
     }
-    let o = hopthu(&["suggest", "--agency", "snv", "--root", path(&d), "--given", "H'Hen", "--format", "json", "H'Hen Niê"]);
+    let o = hopthu(&[
+        "suggest",
+        "--agency",
+        "snv",
+        "--root",
+        path(&d),
+        "--given",
+        "H'Hen",
+        "--format",
+        "json",
+        "H'Hen Niê",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["address"], "hhenn.snv@sonla.gov.vn");
     assert_eq!(v["taken"], false);
@@ -123,7 +163,14 @@ fn suggest_prints_the_address_first_and_json_on_request() {
 #[test]
 fn suggest_refuses_a_name_it_cannot_fold() {
     let d = repo(AGENCY);
-    let o = hopthu(&["suggest", "--agency", "skhcn", "--root", path(&d), "N\u{443}yen Van An"]);
+    let o = hopthu(&[
+        "suggest",
+        "--agency",
+        "skhcn",
+        "--root",
+        path(&d),
+        "N\u{443}yen Van An",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("U+0443"));
 }
@@ -135,6 +182,9 @@ fn schema_prints_both_schemas_or_one() {
     assert_eq!(v["agency.schema.json"]["title"], "Agency");
     assert_eq!(v["settings.schema.json"]["title"], "hopthu.yaml");
     let o = hopthu(&["schema", "agency"]);
-    let committed = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/agency.schema.json")).unwrap();
+    let committed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/agency.schema.json"),
+    )
+    .unwrap();
     assert_eq!(stdout(&o), committed);
 }

@@ -143,7 +143,10 @@ fn schema_declares_what_the_reconciler_relies_on() {
     assert!(!def("hopthuSavedService").contains("SINGLE-VALUE"));
     assert!(!def("hopthuRecord").contains("SINGLE-VALUE"));
     assert!(def("hopthuMailbox").contains("AUXILIARY"));
-    assert!(def("hopthuMailbox").contains("MAY ( hopthuKey $ hopthuQuota $ hopthuSavedService $ hopthuRecord )"));
+    assert!(
+        def("hopthuMailbox")
+            .contains("MAY ( hopthuKey $ hopthuQuota $ hopthuSavedService $ hopthuRecord )")
+    );
     assert!(def("hopthuState").contains("STRUCTURAL MUST cn MAY ( hopthuRecord $ description )"));
 }
 

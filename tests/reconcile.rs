@@ -3,7 +3,6 @@
 //! embedded LDIF file directory.
 
 #[path = "support/slapd.rs"]
-#[allow(dead_code)]
 mod slapd;
 
 use hopthu::apply::{self, Report};
@@ -30,7 +29,8 @@ pub struct Env {
 
 pub const BASE: &str = "dc=sonla,dc=gov,dc=vn";
 
-const SETTINGS: &str = "apiVersion: hopthu/v1\ndomain: sonla.gov.vn\nlanguage: en\npolicy:\n  maxDeletesPerRun: 3\n";
+const SETTINGS: &str =
+    "apiVersion: hopthu/v1\ndomain: sonla.gov.vn\nlanguage: en\npolicy:\n  maxDeletesPerRun: 3\n";
 
 pub fn today() -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap()
@@ -137,7 +137,9 @@ impl Env {
 
     pub async fn apply_approving(&self, approve: Option<String>) -> (Plan, Report) {
         let (plan, mut dir) = self.plan().await.expect("plan");
-        let report = apply::apply(&mut dir, &plan, &self.opts(approve)).await.expect("apply");
+        let report = apply::apply(&mut dir, &plan, &self.opts(approve))
+            .await
+            .expect("apply");
         dir.close().await.unwrap();
         (plan, report)
     }
@@ -149,7 +151,12 @@ impl Env {
             .read(&Selection {
                 base: BASE.into(),
                 any_object_class: vec!["inetOrgPerson".into()],
-                attrs: vec!["*".into(), "entryUUID".into(), "pwdAccountLockedTime".into(), "pwdReset".into()],
+                attrs: vec![
+                    "*".into(),
+                    "entryUUID".into(),
+                    "pwdAccountLockedTime".into(),
+                    "pwdReset".into(),
+                ],
             })
             .await
             .unwrap();
@@ -158,10 +165,10 @@ impl Env {
     }
 
     pub async fn entry(&self, address: &str) -> Option<LiveEntry> {
-        self.entries()
-            .await
-            .into_iter()
-            .find(|e| e.first("mail").is_some_and(|m| m.eq_ignore_ascii_case(address)))
+        self.entries().await.into_iter().find(|e| {
+            e.first("mail")
+                .is_some_and(|m| m.eq_ignore_ascii_case(address))
+        })
     }
 
     pub fn credentials(&self) -> Vec<(String, String)> {
@@ -184,7 +191,10 @@ const UN: (&str, &str, &str) = ("p3", "Lò Văn Ún", "");
 
 async fn a_fresh_apply_creates_everything_and_the_next_plan_is_empty(kind: Kind) {
     let env = Env::new(kind);
-    env.set_agencies(&[("skhcn.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA, UN]))]);
+    env.set_agencies(&[(
+        "skhcn.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA, UN]),
+    )]);
     let (plan, report) = env.apply().await;
     assert_eq!(plan.summary.create, 5, "{:#?}", plan.changes);
     assert_eq!(report.failed, 0, "{:#?}", report.outcomes);
@@ -195,31 +205,49 @@ async fn a_fresh_apply_creates_everything_and_the_next_plan_is_empty(kind: Kind)
     assert_eq!(an.first("cn"), Some("Nguyễn Văn An"));
     assert_eq!(an.first("pwdReset"), Some("TRUE"));
     let password = an.first("userPassword").unwrap();
-    assert!(password.starts_with("{SSHA}"), "stored only as a salted hash");
+    assert!(
+        password.starts_with("{SSHA}"),
+        "stored only as a salted hash"
+    );
     let creds = env.credentials();
     assert_eq!(creds.len(), 5);
     assert!(creds.iter().all(|(_, p)| !password.contains(p.as_str())));
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(env.tmp.path().join("credentials.tsv")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(env.tmp.path().join("credentials.tsv"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
 
 async fn a_changed_address_is_a_rename_that_keeps_the_entry(kind: Kind) {
     let env = Env::new(kind);
     let people = [AN, ("p4", "Ngô Văn An", "address: an2nv.skhcn")];
-    env.set_agencies(&[("skhcn.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &people))]);
+    env.set_agencies(&[(
+        "skhcn.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &people),
+    )]);
     env.apply().await;
     let before = env.entry("an2nv.skhcn@sonla.gov.vn").await.unwrap();
     let people = [AN, ("p4", "Ngô Văn An", "address: annv2.skhcn")];
-    env.set_agencies(&[("skhcn.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &people))]);
+    env.set_agencies(&[(
+        "skhcn.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &people),
+    )]);
     let (plan, report) = env.apply().await;
     assert_eq!(count(&plan, Action::Rename), 1, "{:#?}", plan.changes);
-    assert_eq!(count(&plan, Action::Create) + count(&plan, Action::Delete), 0);
+    assert_eq!(
+        count(&plan, Action::Create) + count(&plan, Action::Delete),
+        0
+    );
     assert_eq!(report.failed, 0, "{:#?}", report.outcomes);
     let after = env.entry("annv2.skhcn@sonla.gov.vn").await.unwrap();
     assert_eq!(after.first("entryUUID"), before.first("entryUUID"));
     assert!(
-        after.get("mailLocalAddress").iter().any(|a| a == "an2nv.skhcn@sonla.gov.vn"),
+        after
+            .get("mailLocalAddress")
+            .iter()
+            .any(|a| a == "an2nv.skhcn@sonla.gov.vn"),
         "the old address still delivers: {:?}",
         after.get("mailLocalAddress")
     );
@@ -228,20 +256,35 @@ async fn a_changed_address_is_a_rename_that_keeps_the_entry(kind: Kind) {
 
 async fn an_agency_abbreviation_change_renames_all_its_mailboxes(kind: Kind) {
     let env = Env::new(kind);
-    env.set_agencies(&[("s.yaml", agency("S01", "stttt", "Sở Thông tin và Truyền thông", &[AN, HA]))]);
+    env.set_agencies(&[(
+        "s.yaml",
+        agency("S01", "stttt", "Sở Thông tin và Truyền thông", &[AN, HA]),
+    )]);
     env.apply().await;
     let uuids: Vec<(String, String)> = env
         .entries()
         .await
         .iter()
-        .map(|e| (e.first("hopthuKey").unwrap().to_string(), e.first("entryUUID").unwrap().to_string()))
+        .map(|e| {
+            (
+                e.first("hopthuKey").unwrap().to_string(),
+                e.first("entryUUID").unwrap().to_string(),
+            )
+        })
         .collect();
-    let renamed = agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA]).replace("formerAbbrs", "x");
-    let renamed = renamed.replace("type: department\n", "type: department\nformerAbbrs: [stttt]\n");
+    let renamed =
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA]).replace("formerAbbrs", "x");
+    let renamed = renamed.replace(
+        "type: department\n",
+        "type: department\nformerAbbrs: [stttt]\n",
+    );
     env.set_agencies(&[("s.yaml", renamed)]);
     let (plan, report) = env.apply().await;
     assert_eq!(count(&plan, Action::Rename), 4, "{:#?}", plan.changes);
-    assert_eq!(count(&plan, Action::Create) + count(&plan, Action::Delete), 0);
+    assert_eq!(
+        count(&plan, Action::Create) + count(&plan, Action::Delete),
+        0
+    );
     assert_eq!(report.failed, 0, "{:#?}", report.outcomes);
     for (key, uuid) in uuids {
         let e = env
@@ -251,7 +294,10 @@ async fn an_agency_abbreviation_change_renames_all_its_mailboxes(kind: Kind) {
             .find(|e| e.first("hopthuKey") == Some(key.as_str()))
             .unwrap();
         assert_eq!(e.first("entryUUID"), Some(uuid.as_str()), "{key}");
-        assert!(e.first("mail").unwrap().ends_with("skhcn@sonla.gov.vn"), "{key}");
+        assert!(
+            e.first("mail").unwrap().ends_with("skhcn@sonla.gov.vn"),
+            "{key}"
+        );
     }
     assert!(env.entry("hatt.skhcn@sonla.gov.vn").await.is_some());
     assert!(env.plan().await.unwrap().0.is_empty());
@@ -260,18 +306,33 @@ async fn an_agency_abbreviation_change_renames_all_its_mailboxes(kind: Kind) {
 async fn a_person_moved_to_another_agency_is_renamed_not_recreated(kind: Kind) {
     let env = Env::new(kind);
     env.set_agencies(&[
-        ("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA])),
+        (
+            "a.yaml",
+            agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA]),
+        ),
         ("b.yaml", agency("S02", "stc", "Sở Tài chính", &[UN])),
     ]);
     env.apply().await;
-    let uuid = env.entry("hatt.skhcn@sonla.gov.vn").await.unwrap().first("entryUUID").unwrap().to_string();
+    let uuid = env
+        .entry("hatt.skhcn@sonla.gov.vn")
+        .await
+        .unwrap()
+        .first("entryUUID")
+        .unwrap()
+        .to_string();
     env.set_agencies(&[
-        ("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN])),
+        (
+            "a.yaml",
+            agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]),
+        ),
         ("b.yaml", agency("S02", "stc", "Sở Tài chính", &[UN, HA])),
     ]);
     let (plan, report) = env.apply().await;
     assert_eq!(count(&plan, Action::Rename), 1, "{:#?}", plan.changes);
-    assert_eq!(count(&plan, Action::Create) + count(&plan, Action::Delete), 0);
+    assert_eq!(
+        count(&plan, Action::Create) + count(&plan, Action::Delete),
+        0
+    );
     assert_eq!(report.failed, 0);
     let moved = env.entry("hatt.stc@sonla.gov.vn").await.unwrap();
     assert_eq!(moved.first("entryUUID"), Some(uuid.as_str()));
@@ -280,31 +341,57 @@ async fn a_person_moved_to_another_agency_is_renamed_not_recreated(kind: Kind) {
 
 async fn lock_and_unlock(kind: Kind) {
     let env = Env::new(kind);
-    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]))]);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]),
+    )]);
     env.apply().await;
-    let locked = [("p1", "Nguyễn Văn An", "status: locked\nlock: {reason: inactive, since: 2026-10-01}")];
-    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &locked))]);
+    let locked = [(
+        "p1",
+        "Nguyễn Văn An",
+        "status: locked\nlock: {reason: inactive, since: 2026-10-01}",
+    )];
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &locked),
+    )]);
     let (plan, report) = env.apply().await;
     assert_eq!(count(&plan, Action::Lock), 1, "{:#?}", plan.changes);
     assert_eq!(report.failed, 0);
-    let e = env.entry("annv.skhcn@sonla.gov.vn").await.expect("a locked mailbox is still found by its address");
+    let e = env
+        .entry("annv.skhcn@sonla.gov.vn")
+        .await
+        .expect("a locked mailbox is still found by its address");
     assert_eq!(e.first("pwdAccountLockedTime"), Some("20261001000000Z"));
     assert!(env.plan().await.unwrap().0.is_empty());
-    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]))]);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]),
+    )]);
     let (plan, report) = env.apply().await;
     assert_eq!(count(&plan, Action::Unlock), 1);
     assert_eq!(report.failed, 0);
     let e = env.entry("annv.skhcn@sonla.gov.vn").await.unwrap();
     assert!(e.get("pwdAccountLockedTime").is_empty());
-    assert_eq!(e.first("pwdReset"), Some("TRUE"), "an unlocked mailbox must change its password");
+    assert_eq!(
+        e.first("pwdReset"),
+        Some("TRUE"),
+        "an unlocked mailbox must change its password"
+    );
     assert!(env.plan().await.unwrap().0.is_empty());
 }
 
 async fn a_deletion_is_backed_up_first(kind: Kind) {
     let env = Env::new(kind);
-    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA]))]);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA]),
+    )]);
     env.apply().await;
-    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]))]);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]),
+    )]);
     let (plan, report) = env.apply().await;
     assert_eq!(count(&plan, Action::Delete), 1);
     assert_eq!(report.failed, 0);
@@ -312,16 +399,28 @@ async fn a_deletion_is_backed_up_first(kind: Kind) {
     let backup = std::fs::read_to_string(report.backup.as_ref().expect("a backup")).unwrap();
     assert!(backup.contains("mail: hatt.skhcn@sonla.gov.vn"), "{backup}");
     assert!(backup.contains("hopthuKey: person/p2"), "{backup}");
-    let audit = AuditLog::new(env.tmp.path().join("state/audit.jsonl")).read().unwrap();
-    assert!(audit.iter().any(|r| r.action == Action::Delete && r.key == "person/p2" && r.result == "ok"));
+    let audit = AuditLog::new(env.tmp.path().join("state/audit.jsonl"))
+        .read()
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.action == Action::Delete && r.key == "person/p2" && r.result == "ok")
+    );
 }
 
 async fn too_many_deletions_are_held_until_approved(kind: Kind) {
     let env = Env::new(kind);
     let people = [AN, HA, UN, ("p4", "Cầm Ún", ""), ("p5", "Giàng A Páo", "")];
-    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &people))]);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &people),
+    )]);
     env.apply().await;
-    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]))]);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]),
+    )]);
     let (plan, report) = env.apply().await;
     assert_eq!(plan.held.len(), 4);
     assert_eq!(count(&plan, Action::Delete), 0);
@@ -333,18 +432,30 @@ async fn too_many_deletions_are_held_until_approved(kind: Kind) {
     assert!(wrong.is_err());
     let (_, report) = env.apply_approving(Some(fp)).await;
     assert_eq!(report.failed, 0);
-    assert_eq!(report.outcomes.iter().filter(|o| o.action == Action::Delete).count(), 4);
+    assert_eq!(
+        report
+            .outcomes
+            .iter()
+            .filter(|o| o.action == Action::Delete)
+            .count(),
+        4
+    );
     assert_eq!(env.entries().await.len(), 3);
 }
 
 async fn entries_hopthu_does_not_own_are_never_touched(kind: Kind) {
     let env = Env::new(kind);
     // A mailbox someone made by hand, holding an address the repository wants.
-    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[]))]);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[]),
+    )]);
     env.apply().await;
-    let mut dir = Directory::connect(&env.connect()).await.unwrap();
     let mut attrs = hopthu::live::Attrs::new();
-    attrs.insert("objectClass".into(), vec!["inetOrgPerson".into(), "hopthuMailbox".into()]);
+    attrs.insert(
+        "objectClass".into(),
+        vec!["inetOrgPerson".into(), "hopthuMailbox".into()],
+    );
     attrs.insert("cn".into(), vec!["Hand made".into()]);
     attrs.insert("sn".into(), vec!["Hand".into()]);
     attrs.insert("mail".into(), vec!["annv.skhcn@sonla.gov.vn".into()]);
@@ -363,19 +474,30 @@ async fn entries_hopthu_does_not_own_are_never_touched(kind: Kind) {
             let mut other = env.connect();
             other.bind_dn = Some("cn=admin,dc=sonla,dc=gov,dc=vn".into());
             let mut d2 = Directory::connect(&other).await.unwrap();
-            let r = d2.write(vec![hopthu::live::Write::Add { dn: foreign_dn.clone(), attrs }]).await;
+            let r = d2
+                .write(vec![hopthu::live::Write::Add {
+                    dn: foreign_dn.clone(),
+                    attrs,
+                }])
+                .await;
             d2.close().await.unwrap();
             r
         }
     };
     assert!(r.iter().all(|x| x.is_ok()), "{r:?}");
-    dir.close().await.unwrap();
-    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]))]);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]),
+    )]);
     let (plan, report) = env.apply().await;
     assert_eq!(plan.conflicts.len(), 1, "{:#?}", plan);
     assert_eq!(plan.conflicts[0].key, "person/p1");
     assert_eq!(count(&plan, Action::Create), 0);
-    assert_eq!(count(&plan, Action::Delete), 0, "the hand-made entry is not hopthu's to delete");
+    assert_eq!(
+        count(&plan, Action::Delete),
+        0,
+        "the hand-made entry is not hopthu's to delete"
+    );
     assert_eq!(report.failed, 0);
     let e = env.entry("annv.skhcn@sonla.gov.vn").await.unwrap();
     assert_eq!(e.first("cn"), Some("Hand made"));
@@ -383,7 +505,10 @@ async fn entries_hopthu_does_not_own_are_never_touched(kind: Kind) {
 
 async fn a_refused_operation_is_reported_and_retried(kind: Kind) {
     let env = Env::new(kind);
-    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[]))]);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[]),
+    )]);
     env.apply().await;
     // An entry already sits at the DN one new mailbox needs.
     let blocker = format!("uid=hatt.skhcn,ou=people,{BASE}");
@@ -398,18 +523,33 @@ async fn a_refused_operation_is_reported_and_retried(kind: Kind) {
             let mut attrs = hopthu::live::Attrs::new();
             attrs.insert("objectClass".into(), vec!["account".into()]);
             attrs.insert("uid".into(), vec!["hatt.skhcn".into()]);
-            let r = d.write(vec![hopthu::live::Write::Add { dn: blocker.clone(), attrs }]).await;
+            let r = d
+                .write(vec![hopthu::live::Write::Add {
+                    dn: blocker.clone(),
+                    attrs,
+                }])
+                .await;
             assert!(r[0].is_ok());
             d.close().await.unwrap();
         }
     }
-    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA, UN]))]);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA, UN]),
+    )]);
     let (_, report) = env.apply().await;
     assert_eq!(report.failed, 1, "{:#?}", report.outcomes);
     let failed = report.outcomes.iter().find(|o| o.error.is_some()).unwrap();
     assert_eq!(failed.key, "person/p2");
-    assert!(failed.error.as_ref().unwrap().contains("68"), "{:?}", failed.error);
-    assert!(env.entry("annv.skhcn@sonla.gov.vn").await.is_some(), "the others go on");
+    assert!(
+        failed.error.as_ref().unwrap().contains("68"),
+        "{:?}",
+        failed.error
+    );
+    assert!(
+        env.entry("annv.skhcn@sonla.gov.vn").await.is_some(),
+        "the others go on"
+    );
     // Still pending: the next plan creates it again.
     let (plan, _) = env.plan().await.unwrap();
     assert_eq!(count(&plan, Action::Create), 1);
@@ -418,7 +558,10 @@ async fn a_refused_operation_is_reported_and_retried(kind: Kind) {
 
 async fn a_plan_never_writes(kind: Kind) {
     let env = Env::new(kind);
-    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA]))]);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA]),
+    )]);
     let before = env.entries().await.len();
     for _ in 0..2 {
         let (plan, dir) = env.plan().await.unwrap();
@@ -426,7 +569,10 @@ async fn a_plan_never_writes(kind: Kind) {
         dir.close().await.unwrap();
     }
     if kind == Kind::Ldif {
-        assert!(!env.tmp.path().join("live.ldif").exists(), "no file written by a plan");
+        assert!(
+            !env.tmp.path().join("live.ldif").exists(),
+            "no file written by a plan"
+        );
     } else {
         assert_eq!(env.entries().await.len(), before);
     }

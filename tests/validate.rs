@@ -67,7 +67,11 @@ fn a_clean_repository_is_valid_and_yields_every_mailbox() {
     let addrs: Vec<&str> = o.desired.iter().map(|m| m.address.as_str()).collect();
     assert_eq!(
         addrs,
-        ["skhcn@sonla.gov.vn", "annv.skhcn@sonla.gov.vn", "vp.skhcn@sonla.gov.vn"]
+        [
+            "skhcn@sonla.gov.vn",
+            "annv.skhcn@sonla.gov.vn",
+            "vp.skhcn@sonla.gov.vn"
+        ]
     );
     let keys: Vec<&str> = o.desired.iter().map(|m| m.key.as_str()).collect();
     assert_eq!(keys, ["agency/S01", "person/p1", "unit/S01/vp"]);
@@ -139,7 +143,12 @@ fn stray_files_links_and_nested_repositories_are_outside_the_layout() {
         .collect();
     assert_eq!(
         outside,
-        ["agencies/b.yml", "agencies/link.yaml", "agencies/notes.txt", "agencies/sub"]
+        [
+            "agencies/b.yml",
+            "agencies/link.yaml",
+            "agencies/notes.txt",
+            "agencies/sub"
+        ]
     );
 }
 
@@ -152,9 +161,15 @@ fn a_missing_settings_file_is_an_error() {
 
 #[test]
 fn misspelled_keys_get_did_you_mean() {
-    let o = check(&agency("people:\n  - id: p1\n    name: Nguyễn Văn An\n    adress: annv.skhcn\n"));
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    adress: annv.skhcn\n",
+    ));
     let d = find(&o, "E020");
-    assert!(d.message.contains("did you mean `address`"), "{}", d.message);
+    assert!(
+        d.message.contains("did you mean `address`"),
+        "{}",
+        d.message
+    );
     assert_eq!((d.line, d.column, d.width), (10, 5, 6));
     assert_eq!(d.pointer, "/people/0/adress");
     // The rest of the person is still checked: the derived address is claimed.
@@ -216,8 +231,15 @@ fn two_people_deriving_the_same_address_collide_with_a_free_suggestion() {
     ));
     let d = find(&o, "E042");
     assert_eq!(d.line, 11);
-    assert!(d.message.contains("annv.skhcn@sonla.gov.vn"), "{}", d.message);
-    assert!(d.hint.as_deref().unwrap().contains("address: an2nv.skhcn"), "{d:?}");
+    assert!(
+        d.message.contains("annv.skhcn@sonla.gov.vn"),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.hint.as_deref().unwrap().contains("address: an2nv.skhcn"),
+        "{d:?}"
+    );
 }
 
 #[test]
@@ -243,7 +265,10 @@ fn addresses_and_aliases_are_unique_ignoring_case_across_files() {
 fn agency_codes_and_person_ids_are_unique() {
     let dir = repo(&[
         ("hopthu.yaml", SETTINGS),
-        ("agencies/a.yaml", &agency("people:\n  - id: p1\n    name: Nguyễn Văn An\n")),
+        (
+            "agencies/a.yaml",
+            &agency("people:\n  - id: p1\n    name: Nguyễn Văn An\n"),
+        ),
         (
             "agencies/b.yaml",
             "apiVersion: hopthu/v1\nkind: Agency\ncode: \"S01\"\nabbr: stc\ntype: department\nname: Sở Tài chính\npeople:\n  - id: p1\n    name: Lò Văn Ún\n",
@@ -279,7 +304,11 @@ fn a_locked_mailbox_needs_a_reason_and_a_date_not_in_the_future() {
     let o = check(&agency(
         "people:\n  - id: p1\n    name: Nguyễn Văn An\n    status: locked\n    lock:\n      reason: inactive\n      since: 2026-02-30\n",
     ));
-    assert!(codes(&o).contains(&"E049") || codes(&o).contains(&"E024"), "{:?}", codes(&o));
+    assert!(
+        codes(&o).contains(&"E049") || codes(&o).contains(&"E024"),
+        "{:?}",
+        codes(&o)
+    );
     let o = check(&agency(
         "people:\n  - id: p1\n    name: Nguyễn Văn An\n    status: locked\n    lock:\n      reason: bored\n      since: 2026-10-01\n",
     ));
@@ -305,20 +334,34 @@ fn quotas_parse_and_stay_within_the_maximum() {
 #[test]
 fn look_alike_letters_are_errors_naming_the_character_and_its_position() {
     // "Nguyễn" with a Cyrillic "у" (U+0443) as its second letter.
-    let o = check(&agency("people:\n  - id: p1\n    name: N\u{443}yễn Văn An\n"));
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: N\u{443}yễn Văn An\n",
+    ));
     let d = find(&o, "E030");
     assert_eq!((d.line, d.column), (9, 12));
-    assert!(d.message.contains("U+0443") && d.message.contains("position 2"), "{}", d.message);
+    assert!(
+        d.message.contains("U+0443") && d.message.contains("position 2"),
+        "{}",
+        d.message
+    );
     assert!(o.desired.iter().all(|m| m.key != "person/p1"));
 }
 
 #[test]
 fn zero_width_and_control_characters_are_errors() {
-    let o = check(&agency("people:\n  - id: p1\n    name: \"Nguyễn\u{200b} Văn An\"\n"));
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: \"Nguyễn\u{200b} Văn An\"\n",
+    ));
     let d = find(&o, "E031");
-    assert!(d.message.contains("U+200B") && d.message.contains("position 7"), "{}", d.message);
+    assert!(
+        d.message.contains("U+200B") && d.message.contains("position 7"),
+        "{}",
+        d.message
+    );
     assert_eq!(d.column, 12 + 6);
-    let o = check(&agency("people:\n  - id: p1\n    name: \"Nguyễn\\tVăn An\"\n"));
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: \"Nguyễn\\tVăn An\"\n",
+    ));
     assert!(codes(&o).contains(&"E031"), "{:?}", codes(&o));
 }
 
@@ -363,10 +406,28 @@ fn family_last_names_use_the_given_name_written_apart() {
     let o = check(&agency(
         "people:\n  - id: p1\n    name: H'Hen Niê\n    given: H'Hen\n  - id: p2\n    name: Y Moan Êban\n    given: Moan\n  - id: p3\n    name: Lò Văn Ún\n    given: Bình\n",
     ));
-    let addr = |k: &str| o.desired.iter().find(|m| m.key == k).map(|m| m.address.clone());
-    assert_eq!(addr("person/p1").as_deref(), Some("hhenn.skhcn@sonla.gov.vn"));
-    assert_eq!(addr("person/p2").as_deref(), Some("moanye.skhcn@sonla.gov.vn"));
+    let addr = |k: &str| {
+        o.desired
+            .iter()
+            .find(|m| m.key == k)
+            .map(|m| m.address.clone())
+    };
+    assert_eq!(
+        addr("person/p1").as_deref(),
+        Some("hhenn.skhcn@sonla.gov.vn")
+    );
+    assert_eq!(
+        addr("person/p2").as_deref(),
+        Some("moanye.skhcn@sonla.gov.vn")
+    );
     assert_eq!(find(&o, "E052").line, 16);
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Y Moan Êban\n    given: Y Moan\n",
+    ));
+    assert!(o.diagnostics.is_empty(), "{:#?}", o.diagnostics);
+    assert_eq!(o.desired[1].address, "ymoane.skhcn@sonla.gov.vn");
+    assert_eq!(o.desired[1].given_name.as_deref(), Some("Y Moan"));
+    assert_eq!(o.desired[1].surname.as_deref(), Some("Êban"));
 }
 
 #[test]
@@ -391,7 +452,10 @@ fn every_finding_is_reported_in_one_run() {
 #[test]
 fn messages_are_vietnamese_by_default() {
     let dir = repo(&[
-        ("hopthu.yaml", "apiVersion: hopthu/v1\ndomain: sonla.gov.vn\n"),
+        (
+            "hopthu.yaml",
+            "apiVersion: hopthu/v1\ndomain: sonla.gov.vn\n",
+        ),
         ("agencies/a.yaml", &agency("adress: x\n")),
     ]);
     let files = FileSet::read_folder(dir.path()).unwrap();
@@ -410,7 +474,10 @@ fn messages_are_vietnamese_by_default() {
 
 #[test]
 fn bom_and_crlf_files_are_tolerated() {
-    let text = format!("\u{feff}{}", agency("people:\n  - id: p1\n    name: Nguyễn Văn An\n").replace('\n', "\r\n"));
+    let text = format!(
+        "\u{feff}{}",
+        agency("people:\n  - id: p1\n    name: Nguyễn Văn An\n").replace('\n', "\r\n")
+    );
     let o = check(&text);
     assert!(o.diagnostics.is_empty(), "{:#?}", o.diagnostics);
 }
@@ -419,7 +486,11 @@ fn bom_and_crlf_files_are_tolerated() {
 fn bytes_that_are_not_utf8_are_reported_on_their_line() {
     let dir = repo(&[("hopthu.yaml", SETTINGS)]);
     std::fs::create_dir_all(dir.path().join("agencies")).unwrap();
-    std::fs::write(dir.path().join("agencies/a.yaml"), b"apiVersion: hopthu/v1\nname: Nguy\xe1n\n").unwrap();
+    std::fs::write(
+        dir.path().join("agencies/a.yaml"),
+        b"apiVersion: hopthu/v1\nname: Nguy\xe1n\n",
+    )
+    .unwrap();
     let o = check_dir(dir.path());
     let d = find(&o, "E002");
     assert_eq!(d.line, 2);

@@ -95,15 +95,23 @@ pub enum Mod {
 /// values: a `Write` is never logged or printed as it is.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Write {
-    Add { dn: String, attrs: Attrs },
-    Modify { dn: String, mods: Vec<Mod> },
+    Add {
+        dn: String,
+        attrs: Attrs,
+    },
+    Modify {
+        dn: String,
+        mods: Vec<Mod>,
+    },
     /// Modify DN: the entry and its entryUUID stay.
     Rename {
         dn: String,
         new_rdn: String,
         new_superior: Option<String>,
     },
-    Delete { dn: String },
+    Delete {
+        dn: String,
+    },
 }
 
 impl std::fmt::Debug for Write {
@@ -177,7 +185,10 @@ impl std::fmt::Debug for ConnectOptions {
             .field("starttls", &self.starttls)
             .field("ca_file", &self.ca_file)
             .field("bind_dn", &self.bind_dn)
-            .field("bind_password", &self.bind_password.as_ref().map(|_| "<secret>"))
+            .field(
+                "bind_password",
+                &self.bind_password.as_ref().map(|_| "<secret>"),
+            )
             .finish()
     }
 }
