@@ -166,6 +166,19 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorChoice,
     },
+    /// Take over existing mailboxes that hold addresses the repository
+    /// declares, so hopthu manages them from now on.
+    Adopt {
+        #[arg(default_value = ".")]
+        root: PathBuf,
+        #[command(flatten)]
+        live: LiveArgs,
+        /// Adopt without asking (otherwise only list what would be adopted).
+        #[arg(long)]
+        yes: bool,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+    },
     /// Print the JSON Schemas of the format (both, or one), or write them.
     Schema {
         #[arg(value_enum)]
@@ -264,6 +277,12 @@ fn main() -> ExitCode {
                 today,
             }))
         }),
+        Command::Adopt {
+            root,
+            live,
+            yes,
+            lang,
+        } => runtime().and_then(|rt| rt.block_on(cmd_adopt(&root, &live, yes, language(lang), today))),
         Command::Generate {
             out,
             people,
@@ -699,4 +718,45 @@ fn cmd_generate(opts: hopthu::generate::GenerateOptions) -> anyhow::Result<ExitC
     let summary = hopthu::generate::generate(&opts)?;
     println!("generated {}: {summary}", opts.out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+async fn cmd_adopt(
+    root: &Path,
+    live: &LiveArgs,
+    yes: bool,
+    lang: Option<Language>,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<ExitCode> {
+    let outcome = match desired_state(root, lang, today)? {
+        Ok(o) => o,
+        Err(code) => return Ok(code),
+    };
+    let settings = outcome.settings.as_ref().expect("validated");
+    let target = hopthu::reconcile::Target::new(settings, connect_options(live)?, live.base_dn.clone());
+    let ps = hopthu::reconcile::PlanSettings { settings, today };
+    let result = match hopthu::reconcile::adopt(&outcome.desired, &ps, &target, !yes).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hopthu: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let vi = outcome.lang == Language::Vi;
+    let mut failed = 0;
+    for (a, err) in &result {
+        match err {
+            None => println!("  {} {} ({}) {}", if yes { "✓" } else { "·" }, a.address, a.key, a.dn),
+            Some(e) => {
+                failed += 1;
+                println!("  ✗ {} ({}): {e}", a.address, a.key);
+            }
+        }
+    }
+    match (yes, vi) {
+        (false, true) => println!("Có thể tiếp nhận {} hộp thư; chạy lại với --yes để tiếp nhận.", result.len()),
+        (false, false) => println!("{} mailbox(es) can be adopted; run again with --yes to adopt them.", result.len()),
+        (true, true) => println!("Đã tiếp nhận {} hộp thư, {failed} lỗi.", result.len() - failed),
+        (true, false) => println!("Adopted {} mailbox(es), {failed} failed.", result.len() - failed),
+    }
+    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

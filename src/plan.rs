@@ -767,3 +767,71 @@ mod tests {
         assert_eq!(normalize_dn("cn=Nguy\\E1\\BB\\85n,dc=x"), "cn=nguyễn,dc=x");
     }
 }
+
+/// An entry hopthu can take over: not hopthu's, its `mail` is exactly a
+/// desired mailbox's address, and no mailbox of hopthu's has that key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Adoption {
+    pub key: String,
+    pub address: String,
+    pub dn: String,
+    pub uuid: String,
+    /// Already in hopthu's records (an earlier adoption that did not finish).
+    pub recorded: bool,
+}
+
+/// What `hopthu adopt` would take over, and the writes that do it.
+pub fn adoptions(input: &Input<'_>, live: &Live) -> (Vec<Adoption>, Vec<Write>) {
+    let layout = input.layout;
+    let state_dn = format!("{STATE_RDN},{}", input.base_dn);
+    let state_norm = normalize_dn(&state_dn);
+    let identity = normalize_dn(input.identity);
+    let state = live.entries.iter().find(|e| normalize_dn(&e.dn) == state_norm);
+    let adopted: HashSet<String> = state_records(state, "adopted")
+        .into_iter()
+        .map(|u| u.to_ascii_lowercase())
+        .collect();
+    let owned = |e: &LiveEntry| {
+        e.first("creatorsName").is_some_and(|c| normalize_dn(c) == identity)
+            || e.first("entryUUID").is_some_and(|u| adopted.contains(&u.to_ascii_lowercase()))
+    };
+    let managed_keys: HashSet<&str> = live
+        .entries
+        .iter()
+        .filter(|e| owned(e))
+        .filter(|e| e.first("hopthuKey").is_some())
+        .filter_map(|e| e.first("hopthuKey"))
+        .collect();
+    let mut found = Vec::new();
+    let mut writes = Vec::new();
+    for m in input.desired {
+        if managed_keys.contains(m.key.as_str()) {
+            continue;
+        }
+        let Some(e) = live.entries.iter().find(|e| {
+            !(owned(e) && e.first("hopthuKey").is_some())
+                && e.get("objectClass").iter().any(|c| c.eq_ignore_ascii_case(layout.mailbox_class))
+                && e.get("mail").iter().any(|a| a.eq_ignore_ascii_case(&m.address))
+        }) else {
+            continue;
+        };
+        let Some(uuid) = e.first("entryUUID") else { continue };
+        let mut mods = Vec::new();
+        if !e.get("objectClass").iter().any(|c| c.eq_ignore_ascii_case("hopthuMailbox")) {
+            mods.push(Mod::Add("objectClass".into(), vec!["hopthuMailbox".into()]));
+        }
+        mods.push(Mod::Replace("hopthuKey".into(), vec![m.key.clone()]));
+        writes.push(Write::Modify {
+            dn: e.dn.clone(),
+            mods,
+        });
+        found.push(Adoption {
+            key: m.key.clone(),
+            address: m.address.clone(),
+            dn: e.dn.clone(),
+            uuid: uuid.to_string(),
+            recorded: adopted.contains(&uuid.to_ascii_lowercase()),
+        });
+    }
+    (found, writes)
+}

@@ -108,3 +108,72 @@ pub async fn plan_against(
     let plan = plan::plan(&input, &live)?;
     Ok((plan, dir))
 }
+
+/// Take over existing entries that hold desired addresses: each gets its
+/// key, and its entryUUID goes into hopthu's records. Returns what was
+/// adopted and what failed, with the server's words.
+pub async fn adopt(
+    desired: &[DesiredMailbox],
+    ps: &PlanSettings<'_>,
+    target: &Target,
+    dry_run: bool,
+) -> Result<Vec<(plan::Adoption, Option<String>)>, ReconcileError> {
+    use crate::live::{Attrs, Mod, Write};
+    let mut dir = Directory::connect(&target.connect).await?;
+    let live = read_live(&mut dir, target).await?;
+    if !live.base_exists {
+        return Err(PlanError::NoBase(target.base_dn.clone()).into());
+    }
+    let identity = target.identity();
+    let input = Input {
+        desired,
+        domain: &target.domain,
+        base_dn: &target.base_dn,
+        layout: target.layout,
+        max_deletes: ps.settings.policy.max_deletes_per_run as usize,
+        grace_days: ps.settings.policy.rename_grace_days,
+        identity: &identity,
+        may_create_base: false,
+        today: ps.today,
+    };
+    let (found, writes) = plan::adoptions(&input, &live);
+    if dry_run || found.is_empty() {
+        dir.close().await?;
+        return Ok(found.into_iter().map(|a| (a, None)).collect());
+    }
+    // The record first: an entry whose key is set is hopthu's only once
+    // its entryUUID is in the records, so a crash in between adopts nothing.
+    let state_dn = format!("{},{}", plan::STATE_RDN, target.base_dn);
+    let state_exists = dir.exists(&state_dn).await?;
+    let records: Vec<String> = found
+        .iter()
+        .filter(|a| !a.recorded)
+        .map(|a| format!("adopted {}", a.uuid))
+        .collect();
+    let first = if records.is_empty() {
+        None
+    } else if state_exists {
+        Some(Write::Modify {
+            dn: state_dn,
+            mods: vec![Mod::Add("hopthuRecord".into(), records)],
+        })
+    } else {
+        let mut a = Attrs::new();
+        a.insert("objectClass".into(), vec!["hopthuState".into()]);
+        a.insert("cn".into(), vec!["hopthu-state".into()]);
+        a.insert("hopthuRecord".into(), records);
+        Some(Write::Add { dn: state_dn, attrs: a })
+    };
+    if let Some(first) = first
+        && let Some(Err(e)) = dir.write(vec![first]).await.into_iter().next()
+    {
+        return Err(DirError::Other(format!("cannot record the adoption: {e}")).into());
+    }
+    let results = dir.write(writes).await;
+    dir.close().await?;
+    Ok(found
+        .into_iter()
+        .zip(results)
+        .map(|(a, r)| (a, r.err().map(|e| e.to_string())))
+        .collect())
+}

@@ -578,6 +578,109 @@ async fn a_plan_never_writes(kind: Kind) {
     }
 }
 
+
+async fn existing_mailboxes_are_adopted_then_managed(kind: Kind) {
+    let env = Env::new(kind);
+    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[]))]);
+    env.apply().await;
+    let dn = format!("uid=an.nguyen,ou=people,{BASE}");
+    let ldif = format!(
+        "dn: {dn}\nobjectClass: inetOrgPerson\ncn: NGUYEN VAN AN\nsn: Nguyen\nmail: annv.skhcn@sonla.gov.vn\n"
+    );
+    add_as_someone_else(&env, &ldif).await;
+    let uuid = env.entry("annv.skhcn@sonla.gov.vn").await.unwrap().first("entryUUID").unwrap().to_string();
+    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]))]);
+    let (plan, dir) = env.plan().await.unwrap();
+    dir.close().await.unwrap();
+    assert_eq!(plan.conflicts.len(), 1, "not hopthu's until adopted");
+    let o = env.desired();
+    let settings = o.settings.clone().unwrap();
+    let target = Target::new(&settings, env.connect(), None);
+    let ps = PlanSettings { settings: &settings, today: today() };
+    let adopted = reconcile::adopt(&o.desired, &ps, &target, false).await.unwrap();
+    assert_eq!(adopted.len(), 1);
+    assert!(adopted[0].1.is_none(), "{adopted:?}");
+    let (plan, report) = env.apply().await;
+    assert!(plan.conflicts.is_empty(), "{:#?}", plan.conflicts);
+    assert_eq!(count(&plan, Action::Create), 0);
+    assert_eq!(count(&plan, Action::Update), 1, "{:#?}", plan.changes);
+    assert_eq!(report.failed, 0);
+    let e = env.entry("annv.skhcn@sonla.gov.vn").await.unwrap();
+    assert_eq!(e.first("entryUUID"), Some(uuid.as_str()));
+    assert_eq!(e.first("cn"), Some("Nguyễn Văn An"));
+    assert!(env.plan().await.unwrap().0.is_empty());
+}
+
+/// Add an entry the way a person would, not as hopthu.
+async fn add_as_someone_else(env: &Env, ldif: &str) {
+    match env.kind {
+        Kind::Ldap => env.slapd.as_ref().unwrap().ldapadd(ldif),
+        Kind::Ldif => {
+            let mut other = env.connect();
+            other.bind_dn = Some("cn=admin,dc=sonla,dc=gov,dc=vn".into());
+            let mut d = Directory::connect(&other).await.unwrap();
+            let mut dn = String::new();
+            let mut attrs = hopthu::live::Attrs::new();
+            for line in ldif.lines() {
+                let (k, v) = line.split_once(": ").unwrap();
+                if k == "dn" {
+                    dn = v.to_string();
+                } else {
+                    attrs.entry(k.to_string()).or_default().push(v.to_string());
+                }
+            }
+            let r = d.write(vec![hopthu::live::Write::Add { dn, attrs }]).await;
+            assert!(r[0].is_ok(), "{r:?}");
+            d.close().await.unwrap();
+        }
+    }
+}
+
+async fn equal_values_written_differently_are_not_changes(kind: Kind) {
+    let env = Env::new(kind);
+    let people = [AN, ("p2", "Trần Thị Hà", "aliases: [ha.tran, tt.ha]")];
+    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &people))]);
+    env.apply().await;
+    // The same values, as another tool might write them back: other case,
+    // other order, decomposed text.
+    let e = env.entry("hatt.skhcn@sonla.gov.vn").await.unwrap();
+    let mut dir = Directory::connect(&env.connect()).await.unwrap();
+    let r = dir
+        .write(vec![hopthu::live::Write::Modify {
+            dn: e.dn.clone(),
+            mods: vec![
+                hopthu::live::Mod::Replace("mail".into(), vec!["HATT.SKHCN@SONLA.GOV.VN".into()]),
+                hopthu::live::Mod::Replace(
+                    "mailLocalAddress".into(),
+                    vec!["TT.HA@sonla.gov.vn".into(), "ha.tran@sonla.gov.vn".into()],
+                ),
+                hopthu::live::Mod::Replace("cn".into(), vec!["Tra\u{300}n Thi\u{323} Ha\u{300}".into()]),
+            ],
+        }])
+        .await;
+    assert!(r[0].is_ok(), "{r:?}");
+    dir.close().await.unwrap();
+    let (plan, _) = env.plan().await.unwrap();
+    assert!(plan.is_empty(), "{:#?}", plan.changes);
+}
+
+async fn every_mail_value_is_ascii(kind: Kind) {
+    let env = Env::new(kind);
+    let people = [("p1", "Nguye\u{302}\u{303}n Văn Ấn", ""), ("p2", "Quàng Thị Ọt", ""), ("p3", "H'Hen Niê", "given: H'Hen")];
+    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &people))]);
+    env.apply().await;
+    let entries = env.entries().await;
+    assert_eq!(entries.len(), 5);
+    for e in entries {
+        for v in e.get("mail").iter().chain(e.get("mailLocalAddress")) {
+            assert!(v.is_ascii(), "{v}");
+        }
+    }
+    assert!(env.entry("annv.skhcn@sonla.gov.vn").await.is_some());
+    assert!(env.entry("otqt.skhcn@sonla.gov.vn").await.is_some());
+    assert!(env.entry("hhenn.skhcn@sonla.gov.vn").await.is_some());
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod slapd_backend {
@@ -610,4 +713,7 @@ on_both_backends!(
     entries_hopthu_does_not_own_are_never_touched,
     a_refused_operation_is_reported_and_retried,
     a_plan_never_writes,
+    existing_mailboxes_are_adopted_then_managed,
+    equal_values_written_differently_are_not_changes,
+    every_mail_value_is_ascii,
 );

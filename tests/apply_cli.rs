@@ -1,0 +1,158 @@
+//! `hopthu plan` and `hopthu apply` as operators run them: the README's main
+//! job, secrets that never leave the credentials file, and a run killed half
+//! way that the next run completes.
+
+#[path = "support/slapd.rs"]
+mod slapd;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn hopthu(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hopthu"))
+        .args(args)
+        .current_dir(cwd)
+        .env("HOPTHU_TODAY", "2026-12-03")
+        .env("NO_COLOR", "1")
+        .env_remove("HOPTHU_BIND_PASSWORD")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn reference() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("directory").display().to_string()
+}
+
+#[test]
+fn the_main_job_reconciles_the_reference_directory_then_has_nothing_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let live = format!("ldif:{}", t.join("live.ldif").display());
+    let args = ["apply", &reference(), "--live", &live, "--yes", "--credentials-out", "credentials.tsv"];
+    let first = hopthu(&args, t);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let out = text(&first);
+    assert!(out.contains("Kế hoạch: tạo mới 2780, đổi tên 0"), "{out}");
+    assert!(out.contains("2780 thành công, 0 thất bại"), "{out}");
+    let second = hopthu(&args, t);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert!(text(&second).contains("Không có gì thay đổi"), "{}", text(&second));
+    let plan = hopthu(&["plan", &reference(), "--live", &live, "--detailed-exitcode"], t);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+
+    // No secret anywhere but the credentials file.
+    let creds = std::fs::read_to_string(t.join("credentials.tsv")).unwrap();
+    let passwords: Vec<&str> = creds.lines().filter_map(|l| l.split('\t').nth(1)).collect();
+    assert_eq!(passwords.len(), 2780);
+    let json = hopthu(&["plan", &reference(), "--live", &live, "--format", "json"], t);
+    let mut haystack = text(&first) + &text(&second) + &text(&json);
+    haystack += &std::fs::read_to_string(t.join(".hopthu/audit.jsonl")).unwrap();
+    haystack += &std::fs::read_to_string(t.join("live.ldif")).unwrap();
+    for p in passwords {
+        assert!(!haystack.contains(p), "a password leaked");
+    }
+}
+
+#[test]
+fn apply_without_a_credentials_file_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let live = format!("ldif:{}", tmp.path().join("live.ldif").display());
+    let o = hopthu(&["apply", &reference(), "--live", &live, "--yes"], tmp.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("--credentials-out"), "{}", text(&o));
+    assert!(!tmp.path().join("live.ldif").exists());
+}
+
+#[test]
+fn a_saved_plan_is_refused_once_an_input_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let repo = t.join("repo");
+    copy_dir(Path::new(&reference()), &repo);
+    let live = format!("ldif:{}", t.join("live.ldif").display());
+    let r = repo.display().to_string();
+    let o = hopthu(&["plan", &r, "--live", &live, "--out", "plan.json", "--detailed-exitcode"], t);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let plan: serde_json::Value = serde_json::from_slice(&std::fs::read(t.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(plan["summary"]["create"], 2780);
+    // The repository changes after the plan was made.
+    let f = repo.join("agencies/departments/skhcn.yaml");
+    let changed = std::fs::read_to_string(&f).unwrap().replace("name: Sở Khoa học và Công nghệ", "name: Sở Khoa học, Công nghệ");
+    std::fs::write(&f, changed).unwrap();
+    let o = hopthu(&["apply", &r, "--live", &live, "--plan", "plan.json", "--credentials-out", "c.tsv"], t);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("repository changed"), "{}", text(&o));
+    assert!(!t.join("live.ldif").exists(), "nothing written");
+    // A fresh plan applies.
+    let o = hopthu(&["plan", &r, "--live", &live, "--out", "plan.json"], t);
+    assert_eq!(o.status.code(), Some(0));
+    let o = hopthu(&["apply", &r, "--live", &live, "--plan", "plan.json", "--credentials-out", "c.tsv"], t);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_run_killed_half_way_is_completed_by_the_next_run() {
+    let s = slapd::Slapd::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    std::fs::write(t.join("bind"), s.service_password()).unwrap();
+    let url = s.url();
+    let args = [
+        "apply",
+        &reference(),
+        "--live",
+        &url,
+        "--bind-dn",
+        s.service_dn(),
+        "--bind-password-file",
+        "bind",
+        "--yes",
+        "--credentials-out",
+        "c.tsv",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hopthu"))
+        .args(args)
+        .current_dir(t)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until some mailboxes exist, then kill -9.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let n = s.ldapsearch("(hopthuKey=*)", &["dn"]).matches("dn: ").count();
+        if n > 0 || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partial = s.ldapsearch("(hopthuKey=*)", &["dn"]).matches("dn: ").count();
+    let second = hopthu(&args, t);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    let total = s.ldapsearch("(hopthuKey=*)", &["dn"]).matches("dn: ").count();
+    assert_eq!(total, 2780, "partial run had made {partial}");
+    let plan = hopthu(
+        &["plan", &reference(), "--live", &url, "--bind-dn", s.service_dn(), "--bind-password-file", "bind", "--detailed-exitcode"],
+        t,
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+}
