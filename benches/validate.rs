@@ -68,6 +68,12 @@ fn run(mode: &str, root: &Path) -> (f64, f64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    // `cargo test --all-targets` runs bench binaries too: only `cargo bench`
+    // (which passes --bench) runs the measurements.
+    if !args.iter().any(|a| a == "--bench" || a == "--stage") {
+        println!("run with: cargo bench --bench validate");
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--stage") {
         stage(&args[i + 1], Path::new(&args[i + 2]));
         return;
