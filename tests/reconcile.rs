@@ -717,3 +717,66 @@ on_both_backends!(
     equal_values_written_differently_are_not_changes,
     every_mail_value_is_ascii,
 );
+
+/// The iRedMail layout, on the file backend (iRedMail's schema is not part
+/// of Debian's slapd): its DNs and attributes, and a lock that keeps mail
+/// flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_iredmail_layout_locks_by_removing_login_services() {
+    let env = Env::new(Kind::Ldif);
+    std::fs::write(
+        env.repo().join("hopthu.yaml"),
+        format!("{SETTINGS}directory:\n  layout: iredmail\n"),
+    )
+    .unwrap();
+    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]))]);
+    let (plan, report) = env.apply().await;
+    assert_eq!(report.failed, 0, "{:#?}", report.outcomes);
+    assert!(plan.setup.iter().any(|dn| dn == "ou=Users,domainName=sonla.gov.vn,o=domains,dc=sonla,dc=gov,dc=vn"));
+    let read = |env: &Env| {
+        let c = env.connect();
+        async move {
+            let mut d = Directory::connect(&c).await.unwrap();
+            let e = d
+                .read(&Selection {
+                    base: BASE.into(),
+                    any_object_class: vec!["mailUser".into()],
+                    attrs: vec!["*".into()],
+                })
+                .await
+                .unwrap();
+            d.close().await.unwrap();
+            e.into_iter()
+                .find(|e| e.first("mail") == Some("annv.skhcn@sonla.gov.vn"))
+                .unwrap()
+        }
+    };
+    let e = read(&env).await;
+    assert_eq!(e.dn, "mail=annv.skhcn@sonla.gov.vn,ou=Users,domainName=sonla.gov.vn,o=domains,dc=sonla,dc=gov,dc=vn");
+    assert_eq!(e.first("accountStatus"), Some("active"));
+    assert_eq!(e.first("mailQuota"), Some(&*(2u64 << 30).to_string()));
+    assert_eq!(e.first("shadowLastChange"), Some("0"), "must change the password");
+    assert!(e.get("enabledService").iter().any(|s| s == "imap"));
+
+    let locked = [("p1", "Nguyễn Văn An", "status: locked\nlock: {reason: spam, since: 2026-11-01}")];
+    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &locked))]);
+    let (plan, report) = env.apply().await;
+    assert_eq!(count(&plan, Action::Lock), 1);
+    assert_eq!(report.failed, 0);
+    let e = read(&env).await;
+    assert_eq!(e.first("accountStatus"), Some("active"), "a locked mailbox still receives mail");
+    let services = e.get("enabledService");
+    assert!(services.iter().any(|s| s == "deliver") && services.iter().any(|s| s == "lmtp"));
+    assert!(!services.iter().any(|s| s == "imap" || s == "smtp" || s == "pop3"), "{services:?}");
+    assert!(e.get("hopthuSavedService").iter().any(|s| s == "imap"));
+    assert!(env.plan().await.unwrap().0.is_empty());
+
+    env.set_agencies(&[("a.yaml", agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]))]);
+    let (plan, _) = env.apply().await;
+    assert_eq!(count(&plan, Action::Unlock), 1);
+    let e = read(&env).await;
+    assert!(e.get("enabledService").iter().any(|s| s == "imap"));
+    assert!(e.get("hopthuSavedService").is_empty());
+    assert_eq!(e.first("shadowLastChange"), Some("0"));
+    assert!(env.plan().await.unwrap().0.is_empty());
+}
