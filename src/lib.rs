@@ -3,6 +3,7 @@
 
 pub mod desired;
 pub mod diagnostics;
+pub mod live;
 pub mod messages;
 pub mod model;
 pub mod naming;
