@@ -197,67 +197,7 @@ pub enum PlanError {
     MissingManaged { expected: usize },
 }
 
-/// Normalize a DN for comparison: attribute types lower case, spaces
-/// around separators removed, values unescaped (RFC 4514: `\,` and `\2C`
-/// are the same), lower case, and escaped again one canonical way.
-pub fn normalize_dn(dn: &str) -> String {
-    let mut out = String::with_capacity(dn.len());
-    let mut chars = dn.chars().peekable();
-    loop {
-        // The attribute type.
-        let mut ty = String::new();
-        for c in chars.by_ref() {
-            if c == '=' {
-                break;
-            }
-            ty.push(c);
-        }
-        let ty = ty.trim().to_ascii_lowercase();
-        if ty.is_empty() && chars.peek().is_none() {
-            break;
-        }
-        // The value, as bytes, until an unescaped `,` or `+`.
-        let mut bytes: Vec<u8> = Vec::new();
-        let mut sep = None;
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => {
-                    let a = chars.next();
-                    match (a, chars.peek().copied()) {
-                        (Some(x), Some(y)) if x.is_ascii_hexdigit() && y.is_ascii_hexdigit() => {
-                            chars.next();
-                            let s: String = [x, y].iter().collect();
-                            bytes.push(u8::from_str_radix(&s, 16).unwrap_or(b'?'));
-                        }
-                        (Some(x), _) => {
-                            let mut buf = [0u8; 4];
-                            bytes.extend_from_slice(x.encode_utf8(&mut buf).as_bytes());
-                        }
-                        (None, _) => {}
-                    }
-                }
-                ',' | '+' => {
-                    sep = Some(c);
-                    break;
-                }
-                c => {
-                    let mut buf = [0u8; 4];
-                    bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
-            }
-        }
-        let value = String::from_utf8_lossy(&bytes);
-        let value = value.trim().to_lowercase();
-        out.push_str(&ty);
-        out.push('=');
-        out.push_str(&layout::escape_rdn_value(&value));
-        match sep {
-            Some(c) => out.push(c),
-            None => break,
-        }
-    }
-    out
-}
+pub use crate::live::normalize_dn;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -8,8 +8,11 @@
 
 use std::collections::BTreeMap;
 
+pub mod dn;
 pub mod ldap;
 pub mod ldif;
+
+pub use dn::normalize_dn;
 
 /// Attribute values by attribute name. Names keep the spelling the server
 /// (or the file) returned; compare them with `eq_ignore_ascii_case`.
@@ -157,6 +160,69 @@ pub struct WriteError {
     pub message: String,
 }
 
+/// The RFC 4511 name of an LDAP result code (`entryAlreadyExists` for 68),
+/// or `resultCode N` for a number it does not know. Codes 80 and up are
+/// the client's own (81 serverDown, 85 timeout): hopthu uses them for
+/// failures that are not a server's answer.
+pub fn result_code_name(code: u32) -> std::borrow::Cow<'static, str> {
+    let name = match code {
+        0 => "success",
+        1 => "operationsError",
+        2 => "protocolError",
+        3 => "timeLimitExceeded",
+        4 => "sizeLimitExceeded",
+        7 => "authMethodNotSupported",
+        8 => "strongerAuthRequired",
+        10 => "referral",
+        11 => "adminLimitExceeded",
+        12 => "unavailableCriticalExtension",
+        13 => "confidentialityRequired",
+        16 => "noSuchAttribute",
+        17 => "undefinedAttributeType",
+        18 => "inappropriateMatching",
+        19 => "constraintViolation",
+        20 => "attributeOrValueExists",
+        21 => "invalidAttributeSyntax",
+        32 => "noSuchObject",
+        33 => "aliasProblem",
+        34 => "invalidDNSyntax",
+        36 => "aliasDereferencingProblem",
+        48 => "inappropriateAuthentication",
+        49 => "invalidCredentials",
+        50 => "insufficientAccessRights",
+        51 => "busy",
+        52 => "unavailable",
+        53 => "unwillingToPerform",
+        54 => "loopDetect",
+        64 => "namingViolation",
+        65 => "objectClassViolation",
+        66 => "notAllowedOnNonLeaf",
+        67 => "notAllowedOnRDN",
+        68 => "entryAlreadyExists",
+        69 => "objectClassModsProhibited",
+        71 => "affectsMultipleDSAs",
+        80 => "other",
+        81 => "serverDown",
+        85 => "timeout",
+        88 => "userCancelled",
+        _ => return std::borrow::Cow::Owned(format!("resultCode {code}")),
+    };
+    std::borrow::Cow::Borrowed(name)
+}
+
+impl WriteError {
+    /// `name: text`, or the code's name alone when there is no text.
+    pub fn new(code: u32, text: &str) -> WriteError {
+        let name = result_code_name(code);
+        let message = if text.trim().is_empty() {
+            name.into_owned()
+        } else {
+            format!("{name}: {}", text.trim())
+        };
+        WriteError { code, message }
+    }
+}
+
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "LDAP result {}: {}", self.code, self.message)
@@ -202,7 +268,11 @@ pub enum Directory {
 impl Directory {
     pub async fn connect(opts: &ConnectOptions) -> Result<Directory, DirError> {
         if let Some(path) = opts.url.strip_prefix("ldif:") {
-            Ok(Directory::Ldif(ldif::LdifDirectory::open(path)?))
+            let mut dir = ldif::LdifDirectory::open(path)?;
+            if let Some(dn) = &opts.bind_dn {
+                dir.set_actor(dn);
+            }
+            Ok(Directory::Ldif(dir))
         } else if opts.url.starts_with("ldap://") || opts.url.starts_with("ldaps://") {
             Ok(Directory::Ldap(ldap::LdapDirectory::connect(opts).await?))
         } else {

@@ -2,7 +2,8 @@
 //!
 //! Each [`Slapd`] lives in its own temporary folder: a generated `slapd.conf`,
 //! an mdb database seeded with `slapadd`, a pid file and `slapd.log`. The
-//! server listens on `ldap://127.0.0.1:<free port>/`, runs in the foreground
+//! server listens on `ldap://127.0.0.1:<free port>/` (with `tls`, StartTLS
+//! there and `ldaps://` on a second port), runs in the foreground
 //! (`-d`) as a child of the test, and is killed when the value is dropped.
 //!
 //! The directory looks like a real one, so that tests meet the real faults:
@@ -67,6 +68,10 @@ pub struct SlapdOptions {
     pub ppolicy: bool,
     /// Load the lastbind overlay (`authTimestamp`).
     pub lastbind: bool,
+    /// TLS: a test CA and a server certificate for 127.0.0.1 (made with the
+    /// `openssl` command), StartTLS on the `ldap://` port and a second
+    /// `ldaps://` port. See [`Slapd::ca_file`] and [`Slapd::ldaps_url`].
+    pub tls: bool,
 }
 
 impl Default for SlapdOptions {
@@ -76,6 +81,7 @@ impl Default for SlapdOptions {
             seed_ldif: String::new(),
             ppolicy: true,
             lastbind: true,
+            tls: false,
         }
     }
 }
@@ -84,6 +90,8 @@ impl Default for SlapdOptions {
 pub struct Slapd {
     dir: tempfile::TempDir,
     port: u16,
+    /// The `ldaps://` port, 0 without TLS.
+    tls_port: u16,
     child: Option<Child>,
 }
 
@@ -102,6 +110,9 @@ impl Slapd {
             .expect("create a temporary folder for slapd");
         let root = dir.path();
         fs::create_dir(root.join("db")).expect("create the database folder");
+        if options.tls {
+            make_certificates(root);
+        }
         fs::write(root.join("slapd.conf"), config(root, &options)).expect("write slapd.conf");
         write_secret(&root.join("admin.pw"), ADMIN_PASSWORD);
         fs::write(root.join("seed.ldif"), seed(&options)).expect("write seed.ldif");
@@ -126,10 +137,14 @@ impl Slapd {
         let mut slapd = Slapd {
             dir,
             port: 0,
+            tls_port: 0,
             child: None,
         };
         for attempt in 1..=PORT_ATTEMPTS {
             slapd.port = free_port();
+            if options.tls {
+                slapd.tls_port = free_port();
+            }
             match slapd.spawn() {
                 Ok(()) => return slapd,
                 Err(Exit::PortTaken) if attempt < PORT_ATTEMPTS => continue,
@@ -146,6 +161,19 @@ impl Slapd {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// `ldaps://127.0.0.1:PORT` (only with `tls: true`).
+    pub fn ldaps_url(&self) -> String {
+        assert!(self.tls_port != 0, "start the server with tls: true");
+        format!("ldaps://127.0.0.1:{}", self.tls_port)
+    }
+
+    /// The PEM file of the CA that signed the server's certificate (only
+    /// with `tls: true`).
+    pub fn ca_file(&self) -> PathBuf {
+        assert!(self.tls_port != 0, "start the server with tls: true");
+        self.dir().join("ca.pem")
     }
 
     pub fn base_dn(&self) -> &'static str {
@@ -324,11 +352,15 @@ impl Slapd {
         // `-d none`: only the messages slapd always logs (start, stop, errors
         // such as "bind(6) failed errno=98"); `-d 0` would hide those too.
         let debug = std::env::var("HOPTHU_SLAPD_DEBUG").unwrap_or_else(|_| "none".into());
+        let mut listen = format!("{}/", self.url());
+        if self.tls_port != 0 {
+            write!(listen, " {}/", self.ldaps_url()).unwrap();
+        }
         let child = Command::new(SLAPD)
             .arg("-f")
             .arg(root.join("slapd.conf"))
             .arg("-h")
-            .arg(format!("{}/", self.url()))
+            .arg(listen)
             // -d keeps slapd in the foreground, our child: we can kill and reap it.
             .args(["-d", &debug])
             .stdin(Stdio::null())
@@ -427,6 +459,82 @@ fn signal(child: &Child, name: &str) {
         .output();
 }
 
+/// A test CA (`ca.pem`) and a server certificate for 127.0.0.1 signed by it
+/// (`server.pem`, `server.key`): rustls refuses a self-signed certificate
+/// used directly as the server's.
+fn make_certificates(root: &Path) {
+    fs::write(
+        root.join("ca.cnf"),
+        "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = hopthu test CA\n\
+         [v3_ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
+         subjectKeyIdentifier = hash\n",
+    )
+    .expect("write ca.cnf");
+    fs::write(
+        root.join("server.ext"),
+        "basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature,keyEncipherment\n\
+         extendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1,DNS:localhost\n\
+         subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
+    )
+    .expect("write server.ext");
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let steps: [Vec<&str>; 3] = [
+        [
+            &["req", "-x509", "-new"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.pem", "-days", "3"],
+            &["-config", "ca.cnf", "-extensions", "v3_ca"],
+        ]
+        .concat(),
+        [
+            &["req", "-new"][..],
+            &ec,
+            &["-keyout", "server.key", "-out", "server.csr"],
+            &["-subj", "/CN=127.0.0.1"],
+        ]
+        .concat(),
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "2",
+            "-days",
+            "3",
+            "-out",
+            "server.pem",
+            "-extfile",
+            "server.ext",
+        ],
+    ];
+    for args in steps {
+        let out = Command::new("openssl")
+            .args(&args)
+            .current_dir(root)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run openssl (is it installed?): {e}"));
+        if !out.status.success() {
+            panic!(
+                "openssl {args:?} failed ({}):\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
 /// A port that was free a moment ago (slapd may still lose a race for it).
 fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -467,6 +575,16 @@ fn config(root: &Path, o: &SlapdOptions) -> String {
         writeln!(c, "moduleload lastbind").unwrap();
     }
     writeln!(c, "moduleload syncprov").unwrap();
+    if o.tls {
+        writeln!(c, "TLSCACertificateFile \"{}\"", path("ca.pem").display()).unwrap();
+        writeln!(c, "TLSCertificateFile \"{}\"", path("server.pem").display()).unwrap();
+        writeln!(
+            c,
+            "TLSCertificateKeyFile \"{}\"",
+            path("server.key").display()
+        )
+        .unwrap();
+    }
     // The default, written out: ordinary users get at most 500 entries.
     writeln!(c, "sizelimit 500").unwrap();
     // Frontend: the root DSE and the schema stay readable, as on any server.
