@@ -28,7 +28,8 @@ fn peak_mb() -> f64 {
 }
 
 fn repo(people: usize) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-data/people-{people}"));
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("target/bench-data/people-{people}"));
     if !root.join("hopthu.yaml").exists() {
         hopthu::generate::generate(&hopthu::generate::GenerateOptions {
             out: root.clone(),
@@ -68,7 +69,11 @@ fn desired(root: &Path) -> hopthu::validate::Outcome {
 /// Plan (and apply when `apply`), returning (seconds, changes).
 fn reconcile(root: &Path, url: &str, apply: bool, tmp: &Path) -> (f64, usize) {
     let o = desired(root);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let settings = o.settings.clone().unwrap();
         let target = hopthu::reconcile::Target::new(&settings, connect(url), None);
@@ -77,7 +82,9 @@ fn reconcile(root: &Path, url: &str, apply: bool, tmp: &Path) -> (f64, usize) {
             today: chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
         };
         let start = Instant::now();
-        let (plan, mut dir) = hopthu::reconcile::plan_against(&o.desired, &ps, &target).await.unwrap();
+        let (plan, mut dir) = hopthu::reconcile::plan_against(&o.desired, &ps, &target)
+            .await
+            .unwrap();
         let n = plan.changes.len();
         if apply {
             let opts = hopthu::apply::Options {
@@ -142,9 +149,16 @@ fn main() {
         .output()
         .unwrap();
     let t_ldapadd = start.elapsed().as_secs_f64();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     drop((a, b));
-    println!("apply of {creates} creates: hopthu {t_apply:.2} s, ldapadd {t_ldapadd:.2} s, ratio {:.2} (target <= 1.0)", t_apply / t_ldapadd);
+    println!(
+        "apply of {creates} creates: hopthu {t_apply:.2} s, ldapadd {t_ldapadd:.2} s, ratio {:.2} (target <= 1.0)",
+        t_apply / t_ldapadd
+    );
 
     // 2. 100,000 people: a no-op plan vs a raw paged dump.
     let root = repo(100_000);
@@ -158,16 +172,32 @@ fn main() {
             .args(["--stage-plan", root.to_str().unwrap(), &c.url()])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         let v: Vec<&str> = text.split_whitespace().collect();
         assert_eq!(v[1], "0", "the plan after an apply is empty");
-        best_plan = (best_plan.0.min(v[0].parse().unwrap()), best_plan.1.max(v[2].parse().unwrap()));
+        best_plan = (
+            best_plan.0.min(v[0].parse().unwrap()),
+            best_plan.1.max(v[2].parse().unwrap()),
+        );
         let start = Instant::now();
         let out = Command::new("ldapsearch")
             .args(["-x", "-LLL", "-H", &c.url(), "-D", slapd::SERVICE_DN, "-y"])
             .arg(tmp.path().join("pw"))
-            .args(["-b", slapd::BASE_DN, "-E", "pr=500/noprompt", "(objectClass=inetOrgPerson)", "*", "entryUUID", "creatorsName"])
+            .args([
+                "-b",
+                slapd::BASE_DN,
+                "-E",
+                "pr=500/noprompt",
+                "(objectClass=inetOrgPerson)",
+                "*",
+                "entryUUID",
+                "creatorsName",
+            ])
             .env("LDAPNOINIT", "1")
             .output()
             .unwrap();

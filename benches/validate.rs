@@ -57,7 +57,11 @@ fn run(mode: &str, root: &Path) -> (f64, f64) {
         .args(["--stage", mode, root.to_str().unwrap()])
         .output()
         .expect("run a stage");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut it = text.split_whitespace();
     (
@@ -95,7 +99,9 @@ fn main() {
         let best = |mode: &str| {
             (0..3)
                 .map(|_| run(mode, &root))
-                .fold((f64::MAX, 0.0f64), |(t, m), (t2, m2)| (t.min(t2), m.max(m2)))
+                .fold((f64::MAX, 0.0f64), |(t, m), (t2, m2)| {
+                    (t.min(t2), m.max(m2))
+                })
         };
         let (pt, pm) = best("parse");
         let (vt, vm) = best("validate");

@@ -282,7 +282,8 @@ fn main() -> ExitCode {
             live,
             yes,
             lang,
-        } => runtime().and_then(|rt| rt.block_on(cmd_adopt(&root, &live, yes, language(lang), today))),
+        } => runtime()
+            .and_then(|rt| rt.block_on(cmd_adopt(&root, &live, yes, language(lang), today))),
         Command::Generate {
             out,
             people,
@@ -732,7 +733,8 @@ async fn cmd_adopt(
         Err(code) => return Ok(code),
     };
     let settings = outcome.settings.as_ref().expect("validated");
-    let target = hopthu::reconcile::Target::new(settings, connect_options(live)?, live.base_dn.clone());
+    let target =
+        hopthu::reconcile::Target::new(settings, connect_options(live)?, live.base_dn.clone());
     let ps = hopthu::reconcile::PlanSettings { settings, today };
     let result = match hopthu::reconcile::adopt(&outcome.desired, &ps, &target, !yes).await {
         Ok(r) => r,
@@ -745,7 +747,13 @@ async fn cmd_adopt(
     let mut failed = 0;
     for (a, err) in &result {
         match err {
-            None => println!("  {} {} ({}) {}", if yes { "✓" } else { "·" }, a.address, a.key, a.dn),
+            None => println!(
+                "  {} {} ({}) {}",
+                if yes { "✓" } else { "·" },
+                a.address,
+                a.key,
+                a.dn
+            ),
             Some(e) => {
                 failed += 1;
                 println!("  ✗ {} ({}): {e}", a.address, a.key);
@@ -753,10 +761,26 @@ async fn cmd_adopt(
         }
     }
     match (yes, vi) {
-        (false, true) => println!("Có thể tiếp nhận {} hộp thư; chạy lại với --yes để tiếp nhận.", result.len()),
-        (false, false) => println!("{} mailbox(es) can be adopted; run again with --yes to adopt them.", result.len()),
-        (true, true) => println!("Đã tiếp nhận {} hộp thư, {failed} lỗi.", result.len() - failed),
-        (true, false) => println!("Adopted {} mailbox(es), {failed} failed.", result.len() - failed),
+        (false, true) => println!(
+            "Có thể tiếp nhận {} hộp thư; chạy lại với --yes để tiếp nhận.",
+            result.len()
+        ),
+        (false, false) => println!(
+            "{} mailbox(es) can be adopted; run again with --yes to adopt them.",
+            result.len()
+        ),
+        (true, true) => println!(
+            "Đã tiếp nhận {} hộp thư, {failed} lỗi.",
+            result.len() - failed
+        ),
+        (true, false) => println!(
+            "Adopted {} mailbox(es), {failed} failed.",
+            result.len() - failed
+        ),
     }
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

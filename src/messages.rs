@@ -506,6 +506,12 @@ impl Msg {
             (UnknownKey { allowed, .. }, En) if !allowed.is_empty() => {
                 format!("keys allowed here: {}", quote_list(allowed))
             }
+            (WrongType { expected, found: "null", .. }, Vi) if expected == "array" => {
+                "danh sách rỗng viết là `[]`, ví dụ `people: []`".into()
+            }
+            (WrongType { expected, found: "null", .. }, En) if expected == "array" => {
+                "write an empty list as `[]`, e.g. `people: []`".into()
+            }
             (WrongType { number_like: true, .. }, Vi) => {
                 "đặt giá trị trong dấu ngoặc kép, ví dụ \"03646\", để giữ số 0 ở đầu".into()
             }

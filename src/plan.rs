@@ -183,6 +183,8 @@ pub struct Input<'a> {
 pub struct Live {
     pub entries: Vec<LiveEntry>,
     pub base_exists: bool,
+    /// The layout's containers that exist (as read), by DN.
+    pub containers: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -362,7 +364,8 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
     let mut setup = Vec::new();
     let exists = |dn: &str| {
         let n = normalize_dn(dn);
-        live.entries.iter().any(|e| normalize_dn(&e.dn) == n)
+        live.containers.iter().any(|c| normalize_dn(c) == n)
+            || live.entries.iter().any(|e| normalize_dn(&e.dn) == n)
     };
     if !live.base_exists {
         work.setup.push(Write::Add {
@@ -598,13 +601,19 @@ fn diff_existing(
         }
     }
     // The naming attribute of a rename moves with the modify-DN.
+    // The entry moves when its address changed, or when it is not where the
+    // layout puts it (an adopted entry with another naming attribute).
+    let want_dn = layout.dn_for(&m.address, input.base_dn, input.domain);
     let mut dn = e.dn.clone();
-    if renamed {
+    if normalize_dn(&e.dn) != normalize_dn(&want_dn) {
         let new_rdn = layout.rdn_for(&m.address);
         let new_parent = layout.container_dn(input.base_dn, input.domain);
-        let old_parent = e.dn.split_once(',').map(|x| x.1).unwrap_or_default();
+        let old_parent = crate::live::dn::parent_dn(&e.dn)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let superior =
-            (normalize_dn(old_parent) != normalize_dn(&new_parent)).then_some(new_parent.clone());
+            (normalize_dn(&old_parent) != normalize_dn(&new_parent)).then_some(new_parent.clone());
         work.renames.push((
             m.key.clone(),
             Write::Rename {
@@ -613,7 +622,15 @@ fn diff_existing(
                 new_superior: superior,
             },
         ));
-        dn = format!("{new_rdn},{new_parent}");
+        dn = want_dn.clone();
+        if !renamed {
+            diff.insert(
+                "dn".into(),
+                serde_json::json!({"from": [e.dn], "to": [want_dn]}),
+            );
+        }
+    }
+    if renamed {
         changes.push(Change {
             action: Action::Rename,
             key: m.key.clone(),
@@ -726,14 +743,19 @@ pub fn adoptions(input: &Input<'_>, live: &Live) -> (Vec<Adoption>, Vec<Write>) 
     let state_dn = format!("{STATE_RDN},{}", input.base_dn);
     let state_norm = normalize_dn(&state_dn);
     let identity = normalize_dn(input.identity);
-    let state = live.entries.iter().find(|e| normalize_dn(&e.dn) == state_norm);
+    let state = live
+        .entries
+        .iter()
+        .find(|e| normalize_dn(&e.dn) == state_norm);
     let adopted: HashSet<String> = state_records(state, "adopted")
         .into_iter()
         .map(|u| u.to_ascii_lowercase())
         .collect();
     let owned = |e: &LiveEntry| {
-        e.first("creatorsName").is_some_and(|c| normalize_dn(c) == identity)
-            || e.first("entryUUID").is_some_and(|u| adopted.contains(&u.to_ascii_lowercase()))
+        e.first("creatorsName")
+            .is_some_and(|c| normalize_dn(c) == identity)
+            || e.first("entryUUID")
+                .is_some_and(|u| adopted.contains(&u.to_ascii_lowercase()))
     };
     let managed_keys: HashSet<&str> = live
         .entries
@@ -750,14 +772,24 @@ pub fn adoptions(input: &Input<'_>, live: &Live) -> (Vec<Adoption>, Vec<Write>) 
         }
         let Some(e) = live.entries.iter().find(|e| {
             !(owned(e) && e.first("hopthuKey").is_some())
-                && e.get("objectClass").iter().any(|c| c.eq_ignore_ascii_case(layout.mailbox_class))
-                && e.get("mail").iter().any(|a| a.eq_ignore_ascii_case(&m.address))
+                && e.get("objectClass")
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(layout.mailbox_class))
+                && e.get("mail")
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(&m.address))
         }) else {
             continue;
         };
-        let Some(uuid) = e.first("entryUUID") else { continue };
+        let Some(uuid) = e.first("entryUUID") else {
+            continue;
+        };
         let mut mods = Vec::new();
-        if !e.get("objectClass").iter().any(|c| c.eq_ignore_ascii_case("hopthuMailbox")) {
+        if !e
+            .get("objectClass")
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case("hopthuMailbox"))
+        {
             mods.push(Mod::Add("objectClass".into(), vec!["hopthuMailbox".into()]));
         }
         mods.push(Mod::Replace("hopthuKey".into(), vec![m.key.clone()]));

@@ -63,7 +63,15 @@ pub async fn read_live(dir: &mut Directory, target: &Target) -> Result<Live, Dir
         return Ok(Live {
             entries: Vec::new(),
             base_exists,
+            containers: Vec::new(),
         });
+    }
+    let mut containers = Vec::new();
+    for (tpl, _) in target.layout.container_chain {
+        let dn = crate::layout::fill_template(tpl, &target.base_dn, &target.domain);
+        if dir.exists(&dn).await? {
+            containers.push(dn);
+        }
     }
     let sel = Selection {
         base: target.base_dn.clone(),
@@ -77,6 +85,7 @@ pub async fn read_live(dir: &mut Directory, target: &Target) -> Result<Live, Dir
     Ok(Live {
         entries,
         base_exists,
+        containers,
     })
 }
 
@@ -162,7 +171,10 @@ pub async fn adopt(
         a.insert("objectClass".into(), vec!["hopthuState".into()]);
         a.insert("cn".into(), vec!["hopthu-state".into()]);
         a.insert("hopthuRecord".into(), records);
-        Some(Write::Add { dn: state_dn, attrs: a })
+        Some(Write::Add {
+            dn: state_dn,
+            attrs: a,
+        })
     };
     if let Some(first) = first
         && let Some(Err(e)) = dir.write(vec![first]).await.into_iter().next()

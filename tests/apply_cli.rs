@@ -20,11 +20,18 @@ fn hopthu(args: &[&str], cwd: &Path) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn reference() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("directory").display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("directory")
+        .display()
+        .to_string()
 }
 
 #[test]
@@ -32,7 +39,15 @@ fn the_main_job_reconciles_the_reference_directory_then_has_nothing_to_do() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let live = format!("ldif:{}", t.join("live.ldif").display());
-    let args = ["apply", &reference(), "--live", &live, "--yes", "--credentials-out", "credentials.tsv"];
+    let args = [
+        "apply",
+        &reference(),
+        "--live",
+        &live,
+        "--yes",
+        "--credentials-out",
+        "credentials.tsv",
+    ];
     let first = hopthu(&args, t);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     let out = text(&first);
@@ -40,15 +55,25 @@ fn the_main_job_reconciles_the_reference_directory_then_has_nothing_to_do() {
     assert!(out.contains("2780 thành công, 0 thất bại"), "{out}");
     let second = hopthu(&args, t);
     assert_eq!(second.status.code(), Some(0), "{}", text(&second));
-    assert!(text(&second).contains("Không có gì thay đổi"), "{}", text(&second));
-    let plan = hopthu(&["plan", &reference(), "--live", &live, "--detailed-exitcode"], t);
+    assert!(
+        text(&second).contains("Không có gì thay đổi"),
+        "{}",
+        text(&second)
+    );
+    let plan = hopthu(
+        &["plan", &reference(), "--live", &live, "--detailed-exitcode"],
+        t,
+    );
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
 
     // No secret anywhere but the credentials file.
     let creds = std::fs::read_to_string(t.join("credentials.tsv")).unwrap();
     let passwords: Vec<&str> = creds.lines().filter_map(|l| l.split('\t').nth(1)).collect();
     assert_eq!(passwords.len(), 2780);
-    let json = hopthu(&["plan", &reference(), "--live", &live, "--format", "json"], t);
+    let json = hopthu(
+        &["plan", &reference(), "--live", &live, "--format", "json"],
+        t,
+    );
     let mut haystack = text(&first) + &text(&second) + &text(&json);
     haystack += &std::fs::read_to_string(t.join(".hopthu/audit.jsonl")).unwrap();
     haystack += &std::fs::read_to_string(t.join("live.ldif")).unwrap();
@@ -61,7 +86,10 @@ fn the_main_job_reconciles_the_reference_directory_then_has_nothing_to_do() {
 fn apply_without_a_credentials_file_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let live = format!("ldif:{}", tmp.path().join("live.ldif").display());
-    let o = hopthu(&["apply", &reference(), "--live", &live, "--yes"], tmp.path());
+    let o = hopthu(
+        &["apply", &reference(), "--live", &live, "--yes"],
+        tmp.path(),
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("--credentials-out"), "{}", text(&o));
     assert!(!tmp.path().join("live.ldif").exists());
@@ -75,22 +103,61 @@ fn a_saved_plan_is_refused_once_an_input_changed() {
     copy_dir(Path::new(&reference()), &repo);
     let live = format!("ldif:{}", t.join("live.ldif").display());
     let r = repo.display().to_string();
-    let o = hopthu(&["plan", &r, "--live", &live, "--out", "plan.json", "--detailed-exitcode"], t);
+    let o = hopthu(
+        &[
+            "plan",
+            &r,
+            "--live",
+            &live,
+            "--out",
+            "plan.json",
+            "--detailed-exitcode",
+        ],
+        t,
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let plan: serde_json::Value = serde_json::from_slice(&std::fs::read(t.join("plan.json")).unwrap()).unwrap();
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.join("plan.json")).unwrap()).unwrap();
     assert_eq!(plan["summary"]["create"], 2780);
     // The repository changes after the plan was made.
     let f = repo.join("agencies/departments/skhcn.yaml");
-    let changed = std::fs::read_to_string(&f).unwrap().replace("name: Sở Khoa học và Công nghệ", "name: Sở Khoa học, Công nghệ");
+    let changed = std::fs::read_to_string(&f).unwrap().replace(
+        "name: Sở Khoa học và Công nghệ",
+        "name: Sở Khoa học, Công nghệ",
+    );
     std::fs::write(&f, changed).unwrap();
-    let o = hopthu(&["apply", &r, "--live", &live, "--plan", "plan.json", "--credentials-out", "c.tsv"], t);
+    let o = hopthu(
+        &[
+            "apply",
+            &r,
+            "--live",
+            &live,
+            "--plan",
+            "plan.json",
+            "--credentials-out",
+            "c.tsv",
+        ],
+        t,
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("repository changed"), "{}", text(&o));
     assert!(!t.join("live.ldif").exists(), "nothing written");
     // A fresh plan applies.
     let o = hopthu(&["plan", &r, "--live", &live, "--out", "plan.json"], t);
     assert_eq!(o.status.code(), Some(0));
-    let o = hopthu(&["apply", &r, "--live", &live, "--plan", "plan.json", "--credentials-out", "c.tsv"], t);
+    let o = hopthu(
+        &[
+            "apply",
+            &r,
+            "--live",
+            &live,
+            "--plan",
+            "plan.json",
+            "--credentials-out",
+            "c.tsv",
+        ],
+        t,
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
@@ -137,7 +204,10 @@ fn a_run_killed_half_way_is_completed_by_the_next_run() {
     // Wait until some mailboxes exist, then kill -9.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let n = s.ldapsearch("(hopthuKey=*)", &["dn"]).matches("dn: ").count();
+        let n = s
+            .ldapsearch("(hopthuKey=*)", &["dn"])
+            .matches("dn: ")
+            .count();
         if n > 0 || std::time::Instant::now() > deadline {
             break;
         }
@@ -145,13 +215,29 @@ fn a_run_killed_half_way_is_completed_by_the_next_run() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let partial = s.ldapsearch("(hopthuKey=*)", &["dn"]).matches("dn: ").count();
+    let partial = s
+        .ldapsearch("(hopthuKey=*)", &["dn"])
+        .matches("dn: ")
+        .count();
     let second = hopthu(&args, t);
     assert_eq!(second.status.code(), Some(0), "{}", text(&second));
-    let total = s.ldapsearch("(hopthuKey=*)", &["dn"]).matches("dn: ").count();
+    let total = s
+        .ldapsearch("(hopthuKey=*)", &["dn"])
+        .matches("dn: ")
+        .count();
     assert_eq!(total, 2780, "partial run had made {partial}");
     let plan = hopthu(
-        &["plan", &reference(), "--live", &url, "--bind-dn", s.service_dn(), "--bind-password-file", "bind", "--detailed-exitcode"],
+        &[
+            "plan",
+            &reference(),
+            "--live",
+            &url,
+            "--bind-dn",
+            s.service_dn(),
+            "--bind-password-file",
+            "bind",
+            "--detailed-exitcode",
+        ],
         t,
     );
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));

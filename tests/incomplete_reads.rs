@@ -22,7 +22,9 @@ fn repo(people: usize) -> (tempfile::TempDir, hopthu::validate::Outcome) {
         "apiVersion: hopthu/v1\nkind: Agency\ncode: \"S01\"\nabbr: skhcn\ntype: department\nname: Sở Khoa học và Công nghệ\npeople:\n",
     );
     for i in 0..people {
-        text.push_str(&format!("  - id: p{i}\n    name: Nguyễn Văn An\n    address: an{i}x.skhcn\n    legacy: true\n"));
+        text.push_str(&format!(
+            "  - id: p{i}\n    name: Nguyễn Văn An\n    address: an{i}x.skhcn\n    legacy: true\n"
+        ));
     }
     std::fs::write(dir.path().join("agencies/a.yaml"), text).unwrap();
     let o = validate(
@@ -47,14 +49,20 @@ fn service(s: &Slapd) -> ConnectOptions {
     }
 }
 
-async fn plan(o: &hopthu::validate::Outcome, connect: ConnectOptions, base: Option<&str>) -> Result<hopthu::plan::Plan, ReconcileError> {
+async fn plan(
+    o: &hopthu::validate::Outcome,
+    connect: ConnectOptions,
+    base: Option<&str>,
+) -> Result<hopthu::plan::Plan, ReconcileError> {
     let settings = o.settings.clone().unwrap();
     let target = Target::new(&settings, connect, base.map(str::to_string));
     let ps = PlanSettings {
         settings: &settings,
         today: chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
     };
-    reconcile::plan_against(&o.desired, &ps, &target).await.map(|(p, _)| p)
+    reconcile::plan_against(&o.desired, &ps, &target)
+        .await
+        .map(|(p, _)| p)
 }
 
 async fn apply_all(o: &hopthu::validate::Outcome, connect: ConnectOptions, tmp: &std::path::Path) {
@@ -64,7 +72,9 @@ async fn apply_all(o: &hopthu::validate::Outcome, connect: ConnectOptions, tmp: 
         settings: &settings,
         today: chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
     };
-    let (p, mut dir) = reconcile::plan_against(&o.desired, &ps, &target).await.unwrap();
+    let (p, mut dir) = reconcile::plan_against(&o.desired, &ps, &target)
+        .await
+        .unwrap();
     let opts = hopthu::apply::Options {
         credentials_out: Some(tmp.join("creds")),
         backup_dir: tmp.join("backups"),
@@ -94,7 +104,13 @@ async fn a_size_limit_hit_mid_read_stops_the_plan() {
     });
     let err = plan(&o, service(&limited), None).await.unwrap_err();
     assert!(matches!(err, ReconcileError::Directory(_)), "{err}");
-    assert_eq!(limited.ldapsearch("(objectClass=inetOrgPerson)", &["dn"]).matches("dn: ").count(), 80);
+    assert_eq!(
+        limited
+            .ldapsearch("(objectClass=inetOrgPerson)", &["dn"])
+            .matches("dn: ")
+            .count(),
+        80
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,7 +127,9 @@ async fn a_server_that_is_gone_is_an_error_not_an_empty_directory() {
 async fn a_wrong_base_dn_is_an_error() {
     let (_tmp, o) = repo(3);
     let s = Slapd::start();
-    let err = plan(&o, service(&s), Some("dc=sonla,dc=gov,dc=xx")).await.unwrap_err();
+    let err = plan(&o, service(&s), Some("dc=sonla,dc=gov,dc=xx"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("dc=sonla,dc=gov,dc=xx"), "{err}");
 }
 
@@ -140,14 +158,28 @@ async fn no_managed_mailboxes_where_the_records_expect_some_is_an_error() {
     apply_all(&o, service(&s), tmp.path()).await;
     // Someone moves every mailbox out of sight (an ACL change, a restore
     // into another tree): hopthu must not read that as "delete them all".
-    for i in 0..5 {
+    let mut uids: Vec<String> = (0..5).map(|i| format!("an{i}x.skhcn")).collect();
+    uids.push("skhcn".into());
+    for uid in uids {
         let out = std::process::Command::new("ldapdelete")
-            .args(["-x", "-H", &s.url(), "-D", s.admin_dn(), "-w", s.admin_password()])
-            .arg(format!("uid=an{i}x.skhcn,{}", s.people_dn()))
+            .args([
+                "-x",
+                "-H",
+                &s.url(),
+                "-D",
+                s.admin_dn(),
+                "-w",
+                s.admin_password(),
+            ])
+            .arg(format!("uid={uid},{}", s.people_dn()))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let err = plan(&o, service(&s), None).await.unwrap_err();
-    assert!(err.to_string().contains("5"), "{err}");
+    assert!(err.to_string().contains("6"), "{err}");
 }
