@@ -31,6 +31,8 @@ pub struct Outcome {
     pub key: String,
     pub address: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -110,14 +112,6 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
                     continue;
                 };
                 let error = result.as_ref().err().cloned();
-                opts.audit.append(&AuditRecord::new(
-                    c.action,
-                    &c.key,
-                    &c.address,
-                    c.from.as_deref(),
-                    error.as_deref(),
-                    opts.revision.as_deref(),
-                ));
                 if error.is_some() {
                     report.failed += 1;
                 } else {
@@ -127,10 +121,32 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
                     action: c.action,
                     key: c.key.clone(),
                     address: c.address.clone(),
+                    from: c.from.clone(),
                     error,
                 });
             }
         };
+
+    // The audit log gets each phase's records in one write, as soon as the
+    // phase's results are in.
+    let mut logged = 0usize;
+    let flush = |report: &Report, logged: &mut usize| {
+        let records: Vec<AuditRecord> = report.outcomes[*logged..]
+            .iter()
+            .map(|o| {
+                AuditRecord::new(
+                    o.action,
+                    &o.key,
+                    &o.address,
+                    o.from.as_deref(),
+                    o.error.as_deref(),
+                    opts.revision.as_deref(),
+                )
+            })
+            .collect();
+        opts.audit.append_all(&records);
+        *logged = report.outcomes.len();
+    };
 
     // 1. The base, the containers, hopthu's own state entry.
     if !work.setup.is_empty() {
@@ -151,6 +167,8 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
             &r.map_err(|e| e.to_string()),
         );
     }
+
+    flush(&report, &mut logged);
 
     // 3. Deletions, each only after its entry is safely in the backup.
     if !deletes.is_empty() {
@@ -177,6 +195,8 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
             }
         }
     }
+
+    flush(&report, &mut logged);
 
     // 4. Creations, each with a new password that must be changed at the
     //    first login. The password reaches the credentials file before the
@@ -216,6 +236,8 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
         }
     }
 
+    flush(&report, &mut logged);
+
     // 5. Changes to existing mailboxes: attributes, locks, unlocks.
     let modifies: Vec<Write> = work.modifies.iter().map(|(_, w)| w.clone()).collect();
     let results = dir.write(modifies).await;
@@ -227,6 +249,8 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
             &r.map_err(|e| e.to_string()),
         );
     }
+
+    flush(&report, &mut logged);
 
     // 6. How many mailboxes hopthu manages now: a later read that finds
     //    none of them is incomplete, never "everything was deleted".

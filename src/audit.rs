@@ -56,13 +56,25 @@ impl AuditLog {
         AuditLog { path }
     }
 
-    /// Append one record. A log that cannot be written is said loudly on
-    /// stderr; the action it describes has already happened.
+    /// Append one record.
     pub fn append(&self, r: &AuditRecord) {
-        let line = match serde_json::to_string(r) {
-            Ok(l) => l,
-            Err(_) => return,
-        };
+        self.append_all(std::slice::from_ref(r));
+    }
+
+    /// Append records with one write and one sync. A log that cannot be
+    /// written is said loudly on stderr, with the records themselves: the
+    /// actions they describe have already happened.
+    pub fn append_all(&self, records: &[AuditRecord]) {
+        if records.is_empty() {
+            return;
+        }
+        let mut text = String::new();
+        for r in records {
+            if let Ok(line) = serde_json::to_string(r) {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
         let result = (|| -> std::io::Result<()> {
             if let Some(parent) = self.path.parent() {
                 std::fs::create_dir_all(parent)?;
@@ -71,12 +83,12 @@ impl AuditLog {
                 .create(true)
                 .append(true)
                 .open(&self.path)?;
-            f.write_all(format!("{line}\n").as_bytes())?;
+            f.write_all(text.as_bytes())?;
             f.sync_data()
         })();
         if let Err(e) = result {
             eprintln!(
-                "warning: cannot append to the audit log {}: {e}: {line}",
+                "warning: cannot append to the audit log {}: {e}\n{text}",
                 self.path.display()
             );
         }
