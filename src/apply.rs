@@ -172,9 +172,42 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
 
     // 3. Deletions, each only after its entry is safely in the backup.
     if !deletes.is_empty() {
-        let entries: Vec<&LiveEntry> = deletes.iter().map(|(_, _, e)| e).collect();
-        match crate::backup::write(&opts.backup_dir, &entries) {
-            Ok(path) => {
+        // The plan read only what it compares; the backup needs the whole
+        // entry, so each one is read again, all of it.
+        let mut whole: Vec<LiveEntry> = Vec::with_capacity(deletes.len());
+        let mut unreadable: Vec<(String, String)> = Vec::new();
+        for (key, _, e) in &deletes {
+            let sel = crate::live::Selection {
+                base: e.dn.clone(),
+                any_object_class: Vec::new(),
+                attrs: vec!["*".into(), "entryUUID".into()],
+            };
+            match dir.read(&sel).await {
+                Ok(found) => match found
+                    .into_iter()
+                    .find(|f| crate::live::normalize_dn(&f.dn) == crate::live::normalize_dn(&e.dn))
+                {
+                    Some(f) => whole.push(f),
+                    None => unreadable.push((key.clone(), "the entry is gone".into())),
+                },
+                Err(err) => unreadable.push((key.clone(), err.to_string())),
+            }
+        }
+        for (key, why) in &unreadable {
+            record(
+                &mut report,
+                key,
+                &[Action::Delete],
+                &Err(format!(
+                    "not deleted: cannot read the entry for its backup: {why}"
+                )),
+            );
+        }
+        deletes.retain(|(k, _, _)| !unreadable.iter().any(|(u, _)| u == k));
+        let entries: Vec<&LiveEntry> = whole.iter().collect();
+        match (!entries.is_empty()).then(|| crate::backup::write(&opts.backup_dir, &entries)) {
+            None => {}
+            Some(Ok(path)) => {
                 report.backup = Some(path.display().to_string());
                 let writes: Vec<Write> = deletes.iter().map(|(_, w, _)| w.clone()).collect();
                 let results = dir.write(writes).await;
@@ -187,7 +220,7 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
                     );
                 }
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 let msg = format!("not deleted: the backup could not be written: {e}");
                 for (key, _, _) in &deletes {
                     record(&mut report, key, &[Action::Delete], &Err(msg.clone()));

@@ -413,19 +413,29 @@ impl Layout {
 
     /// The operational and state attributes a plan reads besides `*`.
     pub fn read_attrs(&self) -> Vec<String> {
-        [
-            "*",
-            "entryUUID",
-            "creatorsName",
-            "createTimestamp",
-            "pwdAccountLockedTime",
-            "pwdFailureTime",
-            "pwdReset",
-            self.last_login_attr,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+        // Only what the plan compares or decides on: reading every
+        // attribute of every mailbox would cost time and memory for nothing
+        // (a deletion re-reads its entry whole for the backup).
+        let mut v: Vec<String> = self.managed_attrs().iter().map(|s| s.to_string()).collect();
+        v.extend(
+            [
+                "objectClass",
+                "hopthuRecord",
+                "hopthuSavedService",
+                "enabledService",
+                "entryUUID",
+                "creatorsName",
+                "pwdAccountLockedTime",
+                "pwdFailureTime",
+                "pwdReset",
+                self.last_login_attr,
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        v.sort();
+        v.dedup();
+        v
     }
 }
 
@@ -465,14 +475,34 @@ fn local(address: &str) -> &str {
 /// Values compare the way the directory's matching rules do: addresses and
 /// keys-like ASCII attributes without regard to case, names as NFC text.
 pub fn normalize_value(attr: &str, v: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    let a = attr.to_ascii_lowercase();
-    match a.as_str() {
-        "mail" | "uid" | "maillocaladdress" | "shadowaddress" | "ou" | "departmentnumber"
-        | "accountstatus" => v.trim().to_ascii_lowercase(),
-        "hopthukey" => v.to_string(),
-        "hopthuquota" | "mailquota" => v.trim().trim_start_matches('0').to_string().max_if_empty(),
+    use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+    let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(attr));
+    match () {
+        _ if is(&[
+            "mail",
+            "uid",
+            "mailLocalAddress",
+            "shadowAddress",
+            "ou",
+            "departmentNumber",
+            "accountStatus",
+        ]) =>
+        {
+            v.trim().to_ascii_lowercase()
+        }
+        _ if is(&["hopthuKey"]) => v.to_string(),
+        _ if is(&["hopthuQuota", "mailQuota"]) => {
+            v.trim().trim_start_matches('0').to_string().max_if_empty()
+        }
         _ => {
+            // Most values are already NFC with single spaces: keep them as they are.
+            let spaced = v.starts_with(char::is_whitespace)
+                || v.ends_with(char::is_whitespace)
+                || v.contains("  ")
+                || v.contains(|c: char| c.is_whitespace() && c != ' ');
+            if !spaced && (v.is_ascii() || is_nfc_quick(v.chars()) == IsNormalized::Yes) {
+                return v.to_string();
+            }
             let n: String = v.nfc().collect();
             n.split_whitespace().collect::<Vec<_>>().join(" ")
         }

@@ -550,7 +550,14 @@ async fn make_plan(
     let target =
         hopthu::reconcile::Target::new(settings, connect_options(live)?, live.base_dn.clone());
     let ps = hopthu::reconcile::PlanSettings { settings, today };
-    Ok(hopthu::reconcile::plan_against(&outcome.desired, &ps, &target).await?)
+    // Long reads and plans say how they went, on stderr, when someone watches.
+    let watching = std::io::stderr().is_terminal() || std::env::var_os("HOPTHU_PROGRESS").is_some();
+    let progress = move |m: &str| {
+        if watching {
+            eprintln!("hopthu: {m}");
+        }
+    };
+    Ok(hopthu::reconcile::plan_with_progress(&outcome.desired, &ps, &target, &progress).await?)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -223,33 +223,61 @@ const VOLATILE: &[&str] = &[
 ];
 
 fn live_fingerprint(entries: &[LiveEntry]) -> String {
-    let mut lines: Vec<String> = entries
+    // One digest per entry, sorted, then a digest of those: the order the
+    // server returned entries in does not matter, and no big text is built.
+    // A server returns the same entry the same way each time, so its DN and
+    // values are hashed as they came.
+    let mut digests: Vec<[u8; 32]> = entries
         .iter()
         .map(|e| {
-            let mut attrs: Vec<String> = e
-                .attrs
-                .iter()
-                .filter(|(k, _)| !VOLATILE.contains(&k.to_ascii_lowercase().as_str()))
-                .map(|(k, v)| {
-                    let mut v = v.clone();
-                    v.sort();
-                    format!("{}={}", k.to_ascii_lowercase(), v.join("\u{1}"))
-                })
-                .collect();
-            attrs.sort();
-            format!("{}\u{2}{}", normalize_dn(&e.dn), attrs.join("\u{2}"))
+            let mut h = Sha256::new();
+            h.update(e.dn.as_bytes());
+            for (k, v) in &e.attrs {
+                if VOLATILE.iter().any(|x| x.eq_ignore_ascii_case(k)) {
+                    continue;
+                }
+                h.update([2]);
+                h.update(k.as_bytes());
+                for x in v {
+                    h.update([1]);
+                    h.update(x.as_bytes());
+                }
+            }
+            h.finalize().into()
         })
         .collect();
-    lines.sort();
-    short_hash(&lines.join("\n"))
+    digests.sort_unstable();
+    let mut h = Sha256::new();
+    for d in &digests {
+        h.update(d);
+    }
+    hex(&h.finalize()[..16])
+}
+
+/// Feeds what serde writes straight into a hash.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn desired_fingerprint(input: &Input<'_>) -> String {
-    let mailboxes = serde_json::to_string(input.desired).unwrap_or_default();
-    short_hash(&format!(
-        "{mailboxes}\n{}\n{}\n{:?}\n{}\n{}",
-        input.domain, input.base_dn, input.layout.name, input.max_deletes, input.grace_days
-    ))
+    let mut w = HashWriter(Sha256::new());
+    let _ = serde_json::to_writer(&mut w, input.desired);
+    w.0.update(
+        format!(
+            "\n{}\n{}\n{:?}\n{}\n{}",
+            input.domain, input.base_dn, input.layout.name, input.max_deletes, input.grace_days
+        )
+        .as_bytes(),
+    );
+    hex(&w.0.finalize()[..16])
 }
 
 /// Grace records on an entry: `grace <address> <until YYYY-MM-DD>`.
@@ -285,7 +313,6 @@ fn state_records<'e>(state: Option<&'e LiveEntry>, word: &str) -> Vec<&'e str> {
 pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
     let layout = input.layout;
     let base = input.base_dn;
-    let base_norm = normalize_dn(base);
     let state_dn = format!("{STATE_RDN},{base}");
     let state_norm = normalize_dn(&state_dn);
     let identity = normalize_dn(input.identity);
@@ -294,10 +321,12 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
         return Err(PlanError::NoBase(base.to_string()));
     }
 
-    let state = live
-        .entries
-        .iter()
-        .find(|e| normalize_dn(&e.dn) == state_norm);
+    let state = live.entries.iter().find(|e| {
+        e.get("objectClass")
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case("hopthuState"))
+            && normalize_dn(&e.dn) == state_norm
+    });
     let adopted: HashSet<String> = state_records(state, "adopted")
         .into_iter()
         .map(|u| u.to_ascii_lowercase())
@@ -309,14 +338,12 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
 
     // Sort the live entries: hopthu's own (created by it or adopted, with a
     // key) by key; everything else only blocks addresses.
-    let mut managed: BTreeMap<String, &LiveEntry> = BTreeMap::new();
+    let mut managed: HashMap<&str, &LiveEntry> = HashMap::with_capacity(live.entries.len());
     let mut duplicate_keys: Vec<(&LiveEntry, String)> = Vec::new();
     let mut foreign: HashMap<String, &LiveEntry> = HashMap::new();
+    let same_dn =
+        |a: &str, norm_b: &str| a.eq_ignore_ascii_case(norm_b) || normalize_dn(a) == norm_b;
     for e in &live.entries {
-        let n = normalize_dn(&e.dn);
-        if n == state_norm || n == base_norm {
-            continue;
-        }
         let has_class = |c: &str| {
             e.get("objectClass")
                 .iter()
@@ -327,7 +354,7 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
         }
         let owned = e
             .first("creatorsName")
-            .is_some_and(|c| normalize_dn(c) == identity)
+            .is_some_and(|c| same_dn(c, &identity))
             || e.first("entryUUID")
                 .is_some_and(|u| adopted.contains(&u.to_ascii_lowercase()));
         match (owned, e.first("hopthuKey")) {
@@ -335,7 +362,7 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
                 if managed.contains_key(key) {
                     duplicate_keys.push((e, key.to_string()));
                 } else {
-                    managed.insert(key.to_string(), e);
+                    managed.insert(key, e);
                 }
             }
             _ => {
@@ -365,7 +392,6 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
     let exists = |dn: &str| {
         let n = normalize_dn(dn);
         live.containers.iter().any(|c| normalize_dn(c) == n)
-            || live.entries.iter().any(|e| normalize_dn(&e.dn) == n)
     };
     if !live.base_exists {
         work.setup.push(Write::Add {
@@ -418,64 +444,44 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
     let desired_keys: HashSet<&str> = input.desired.iter().map(|m| m.key.as_str()).collect();
     let grace_until = input.today + chrono::Duration::days(i64::from(input.grace_days));
 
-    for m in input.desired {
-        let live_entry = managed.get(&m.key).copied();
-        // Addresses this mailbox needs that something not hopthu's holds.
-        let blocked: Vec<&LiveEntry> = std::iter::once(&m.address)
-            .chain(m.aliases.iter())
-            .filter_map(|a| foreign.get(a).copied())
+    // Each desired mailbox is compared on its own: the work is split over
+    // the machine's cores and put back together in the repository's order.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = input.desired.len().div_ceil(threads).max(1);
+    let parts: Vec<Part> = std::thread::scope(|scope| {
+        let handles: Vec<_> = input
+            .desired
+            .chunks(chunk)
+            .map(|ms| {
+                let managed = &managed;
+                let foreign = &foreign;
+                scope.spawn(move || plan_chunk(input, ms, managed, foreign, grace_until))
+            })
             .collect();
-        if let Some(b) = blocked.first() {
-            conflicts.push(Conflict {
-                key: m.key.clone(),
-                address: m.address.clone(),
-                dn: b.dn.clone(),
-                reason: "an entry hopthu does not manage holds this address; adopt it with `hopthu adopt` or free the address".into(),
-            });
-            continue;
-        }
-        match live_entry {
-            None => {
-                let attrs = layout.to_attrs(m, &m.aliases);
-                let dn = layout.dn_for(&m.address, base, input.domain);
-                let mut shown: BTreeMap<String, serde_json::Value> = attrs
-                    .iter()
-                    .map(|(k, v)| (k.clone(), serde_json::json!(v)))
-                    .collect();
-                if m.status == Status::Locked {
-                    shown.insert("status".into(), serde_json::json!("locked"));
-                }
-                changes.push(Change {
-                    action: Action::Create,
-                    key: m.key.clone(),
-                    address: m.address.clone(),
-                    from: None,
-                    attributes: shown,
-                });
-                work.creates.push((
-                    m.key.clone(),
-                    CreateSpec {
-                        dn,
-                        attrs,
-                        address: m.address.clone(),
-                        status: m.status,
-                        since: m.lock.as_ref().map(|l| l.since.clone()),
-                    },
-                ));
-            }
-            Some(e) => diff_existing(input, m, e, grace_until, &mut changes, &mut work),
-        }
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a plan worker panicked"))
+            .collect()
+    });
+    for part in parts {
+        changes.extend(part.changes);
+        conflicts.extend(part.conflicts);
+        work.creates.extend(part.work.creates);
+        work.renames.extend(part.work.renames);
+        work.modifies.extend(part.work.modifies);
     }
 
     // Managed entries no longer desired: deletions.
     let mut deletes: Vec<(Change, Write, LiveEntry)> = managed
         .iter()
-        .filter(|(k, _)| !desired_keys.contains(k.as_str()))
+        .filter(|(k, _)| !desired_keys.contains(*k))
         .map(|(k, e)| {
             (
                 Change {
                     action: Action::Delete,
-                    key: k.clone(),
+                    key: k.to_string(),
                     address: e.first("mail").unwrap_or_default().to_ascii_lowercase(),
                     from: None,
                     attributes: BTreeMap::new(),
@@ -523,6 +529,77 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
         setup,
         work,
     })
+}
+
+/// What one worker of the plan found.
+#[derive(Default)]
+struct Part {
+    changes: Vec<Change>,
+    conflicts: Vec<Conflict>,
+    work: Work,
+}
+
+fn plan_chunk(
+    input: &Input<'_>,
+    desired: &[DesiredMailbox],
+    managed: &HashMap<&str, &LiveEntry>,
+    foreign: &HashMap<String, &LiveEntry>,
+    grace_until: NaiveDate,
+) -> Part {
+    let layout = input.layout;
+    let base = input.base_dn;
+    let mut part = Part::default();
+    let (changes, conflicts, work) = (&mut part.changes, &mut part.conflicts, &mut part.work);
+    for m in desired {
+        let live_entry = managed.get(m.key.as_str()).copied();
+        // Addresses this mailbox needs that something not hopthu's holds.
+        let blocked: Vec<&LiveEntry> = std::iter::once(&m.address)
+            .chain(m.aliases.iter())
+            .filter_map(|a| foreign.get(a).copied())
+            .collect();
+        if let Some(b) = blocked.first() {
+            conflicts.push(Conflict {
+                key: m.key.clone(),
+                address: m.address.clone(),
+                dn: b.dn.clone(),
+                reason: "an entry hopthu does not manage holds this address; adopt it with `hopthu adopt` or free the address".into(),
+            });
+            continue;
+        }
+        match live_entry {
+            None => {
+                let attrs = layout.to_attrs(m, &m.aliases);
+                let dn = layout.dn_for(&m.address, base, input.domain);
+                let mut shown: BTreeMap<String, serde_json::Value> = attrs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+                    .collect();
+                if m.status == Status::Locked {
+                    shown.insert("status".into(), serde_json::json!("locked"));
+                }
+                changes.push(Change {
+                    action: Action::Create,
+                    key: m.key.clone(),
+                    address: m.address.clone(),
+                    from: None,
+                    attributes: shown,
+                });
+                work.creates.push((
+                    m.key.clone(),
+                    CreateSpec {
+                        dn,
+                        attrs,
+                        address: m.address.clone(),
+                        status: m.status,
+                        since: m.lock.as_ref().map(|l| l.since.clone()),
+                    },
+                ));
+            }
+            Some(e) => diff_existing(input, m, e, grace_until, changes, work),
+        }
+    }
+
+    part
 }
 
 fn order(a: Action) -> u8 {
@@ -605,7 +682,7 @@ fn diff_existing(
     // layout puts it (an adopted entry with another naming attribute).
     let want_dn = layout.dn_for(&m.address, input.base_dn, input.domain);
     let mut dn = e.dn.clone();
-    if normalize_dn(&e.dn) != normalize_dn(&want_dn) {
+    if !e.dn.eq_ignore_ascii_case(&want_dn) && normalize_dn(&e.dn) != normalize_dn(&want_dn) {
         let new_rdn = layout.rdn_for(&m.address);
         let new_parent = layout.container_dn(input.base_dn, input.domain);
         let old_parent = crate::live::dn::parent_dn(&e.dn)
@@ -743,10 +820,12 @@ pub fn adoptions(input: &Input<'_>, live: &Live) -> (Vec<Adoption>, Vec<Write>) 
     let state_dn = format!("{STATE_RDN},{}", input.base_dn);
     let state_norm = normalize_dn(&state_dn);
     let identity = normalize_dn(input.identity);
-    let state = live
-        .entries
-        .iter()
-        .find(|e| normalize_dn(&e.dn) == state_norm);
+    let state = live.entries.iter().find(|e| {
+        e.get("objectClass")
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case("hopthuState"))
+            && normalize_dn(&e.dn) == state_norm
+    });
     let adopted: HashSet<String> = state_records(state, "adopted")
         .into_iter()
         .map(|u| u.to_ascii_lowercase())

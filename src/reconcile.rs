@@ -100,8 +100,27 @@ pub async fn plan_against(
     ps: &PlanSettings<'_>,
     target: &Target,
 ) -> Result<(Plan, Directory), ReconcileError> {
+    plan_with_progress(desired, ps, target, &|_| {}).await
+}
+
+/// `plan_against`, telling `progress` how long work goes (for operators
+/// watching a large directory).
+pub async fn plan_with_progress(
+    desired: &[DesiredMailbox],
+    ps: &PlanSettings<'_>,
+    target: &Target,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<(Plan, Directory), ReconcileError> {
+    let start = std::time::Instant::now();
     let mut dir = Directory::connect(&target.connect).await?;
     let live = read_live(&mut dir, target).await?;
+    progress(&format!(
+        "read {} entries from {} in {:.1} s",
+        live.entries.len(),
+        target.connect.url,
+        start.elapsed().as_secs_f64()
+    ));
+    let start = std::time::Instant::now();
     let identity = target.identity();
     let input = Input {
         desired,
@@ -115,6 +134,11 @@ pub async fn plan_against(
         today: ps.today,
     };
     let plan = plan::plan(&input, &live)?;
+    progress(&format!(
+        "planned {} mailboxes in {:.1} s",
+        desired.len(),
+        start.elapsed().as_secs_f64()
+    ));
     Ok((plan, dir))
 }
 

@@ -30,6 +30,10 @@ pub struct LiveEntry {
 impl LiveEntry {
     /// The values of an attribute, its name compared without regard to case.
     pub fn get(&self, name: &str) -> &[String] {
+        // Servers return the schema's spelling, which callers mostly use.
+        if let Some(v) = self.attrs.get(name) {
+            return v;
+        }
         self.attrs
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
