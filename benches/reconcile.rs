@@ -80,6 +80,7 @@ fn reconcile(root: &Path, url: &str, apply: bool, tmp: &Path) -> (f64, usize) {
         let ps = hopthu::reconcile::PlanSettings {
             settings: &settings,
             today: chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+            hold_all_deletes: false,
         };
         let start = Instant::now();
         let (plan, mut dir) = hopthu::reconcile::plan_against(&o.desired, &ps, &target)

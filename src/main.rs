@@ -120,6 +120,8 @@ enum Command {
         domain: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
         format: SuggestFormat,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
     },
     /// Show what it takes for the live directory to match the repository. Writes nothing.
     Plan {
@@ -223,15 +225,17 @@ fn main() -> ExitCode {
             given,
             domain,
             format,
-        } => cmd_suggest(
-            &name,
-            &agency,
-            &root,
-            given.as_deref(),
+            lang,
+        } => cmd_suggest(SuggestArgs {
+            name: &name,
+            agency: &agency,
+            root: &root,
+            given: given.as_deref(),
             domain,
             format,
+            lang: language(lang),
             today,
-        ),
+        }),
         Command::Schema { which, write } => cmd_schema(which, write.as_deref()),
         Command::Plan {
             root,
@@ -400,17 +404,42 @@ fn summary_line(o: &Outcome) -> String {
     }
 }
 
-fn cmd_suggest(
-    name: &str,
-    agency: &str,
-    root: &Path,
-    given: Option<&str>,
+struct SuggestArgs<'a> {
+    name: &'a str,
+    agency: &'a str,
+    root: &'a Path,
+    given: Option<&'a str>,
     domain: Option<String>,
     format: SuggestFormat,
+    lang: Option<Language>,
     today: chrono::NaiveDate,
-) -> anyhow::Result<ExitCode> {
+}
+
+fn cmd_suggest(a: SuggestArgs<'_>) -> anyhow::Result<ExitCode> {
+    let SuggestArgs {
+        name,
+        agency,
+        root,
+        given,
+        domain,
+        format,
+        lang,
+        today,
+    } = a;
+    let agency = agency.to_ascii_lowercase();
+    let mut shown_lang = lang.unwrap_or(Language::Vi);
     let (domain, in_use) = if root.join(hopthu::source::SETTINGS_FILE).exists() {
-        let outcome = load(root, None, today)?;
+        let outcome = load(root, lang, today)?;
+        shown_lang = outcome.lang;
+        // A typo or a former abbreviation is worth saying, but the address
+        // the rules give is still the answer asked for.
+        if let Err(e) = hopthu::suggest::check_agency(&outcome.desired, &agency) {
+            let label = match shown_lang {
+                Language::Vi => "cảnh báo",
+                Language::En => "warning",
+            };
+            eprintln!("{label}: {}", e.text(shown_lang));
+        }
         let domain = domain
             .or(outcome.settings.as_ref().map(|s| s.domain.clone()))
             .ok_or_else(|| {
@@ -429,15 +458,20 @@ fn cmd_suggest(
         })?;
         (domain, Default::default())
     };
-    let agency = agency.to_ascii_lowercase();
     let s = hopthu::suggest::suggest(name, given, &agency, &domain, &in_use, 5)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| anyhow::anyhow!("{}", e.text(shown_lang)))?;
     match format {
         SuggestFormat::Json => println!("{}", serde_json::to_string(&s)?),
         SuggestFormat::Text => {
             println!("{}", s.address);
             if s.taken {
-                println!("taken; free alternatives:");
+                println!(
+                    "{}",
+                    match shown_lang {
+                        Language::Vi => "đã có người dùng; các địa chỉ còn trống:",
+                        Language::En => "taken; free alternatives:",
+                    }
+                );
                 for a in &s.alternatives {
                     println!("  {a}");
                 }
@@ -549,7 +583,11 @@ async fn make_plan(
     let settings = outcome.settings.as_ref().expect("validated");
     let target =
         hopthu::reconcile::Target::new(settings, connect_options(live)?, live.base_dn.clone());
-    let ps = hopthu::reconcile::PlanSettings { settings, today };
+    let ps = hopthu::reconcile::PlanSettings {
+        settings,
+        today,
+        hold_all_deletes: false,
+    };
     // Long reads and plans say how they went, on stderr, when someone watches.
     let watching = std::io::stderr().is_terminal() || std::env::var_os("HOPTHU_PROGRESS").is_some();
     let progress = move |m: &str| {
@@ -589,7 +627,8 @@ async fn cmd_plan(
         PlanFormat::Markdown => print!("{}", hopthu::render::markdown(&plan, outcome.lang)),
     }
     if let Some(path) = out {
-        write_atomic(path, serde_json::to_string_pretty(&plan)?.as_bytes())?;
+        hopthu::fsutil::write_atomic(path, serde_json::to_string_pretty(&plan)?.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write the plan {}: {e}", path.display()))?;
     }
     if !plan.conflicts.is_empty() {
         return Ok(ExitCode::from(1));
@@ -599,13 +638,6 @@ async fn cmd_plan(
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 struct ApplyArgs {
@@ -742,7 +774,11 @@ async fn cmd_adopt(
     let settings = outcome.settings.as_ref().expect("validated");
     let target =
         hopthu::reconcile::Target::new(settings, connect_options(live)?, live.base_dn.clone());
-    let ps = hopthu::reconcile::PlanSettings { settings, today };
+    let ps = hopthu::reconcile::PlanSettings {
+        settings,
+        today,
+        hold_all_deletes: false,
+    };
     let result = match hopthu::reconcile::adopt(&outcome.desired, &ps, &target, !yes).await {
         Ok(r) => r,
         Err(e) => {

@@ -117,12 +117,13 @@ pub struct Plan {
     /// Deletions waiting for a person's approval (`--approve-deletes`).
     pub held: Vec<Change>,
     /// What `--approve-deletes` must name to release exactly `held`.
-    #[serde(
-        rename = "heldFingerprint",
-        skip_serializing_if = "Option::is_none",
-        default
-    )]
+    #[serde(rename = "heldFingerprint", default)]
     pub held_fingerprint: Option<String>,
+    /// Why they are held: `too-many` (over `policy.maxDeletesPerRun`),
+    /// `all-managed` (every mailbox hopthu manages would go) or
+    /// `history-rewritten` (the git history was rewritten).
+    #[serde(rename = "heldReason", default)]
+    pub held_reason: Option<String>,
     pub conflicts: Vec<Conflict>,
     /// Entries created before any mailbox: the base, containers, hopthu's state.
     pub setup: Vec<String>,
@@ -176,6 +177,8 @@ pub struct Input<'a> {
     pub identity: &'a str,
     /// May the plan create the base entry (the embedded file directory)?
     pub may_create_base: bool,
+    /// Hold every deletion for approval (the git history was rewritten).
+    pub hold_all_deletes: bool,
     pub today: NaiveDate,
 }
 
@@ -494,7 +497,19 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
     deletes.sort_by(|a, b| a.0.key.cmp(&b.0.key));
     let mut held = Vec::new();
     let mut held_fingerprint = None;
-    if deletes.len() > input.max_deletes {
+    // Deleting every mailbox hopthu manages is never routine, however few
+    // they are: it is what an emptied repository or a wrong path looks like.
+    let all_managed = !deletes.is_empty() && deletes.len() == managed.len();
+    let held_reason = if input.hold_all_deletes && !deletes.is_empty() {
+        Some("history-rewritten")
+    } else if deletes.len() > input.max_deletes {
+        Some("too-many")
+    } else if all_managed {
+        Some("all-managed")
+    } else {
+        None
+    };
+    if held_reason.is_some() {
         let ids: Vec<String> = deletes
             .iter()
             .map(|(c, _, e)| format!("{} {}", c.key, e.first("entryUUID").unwrap_or_default()))
@@ -525,6 +540,7 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
         summary,
         held,
         held_fingerprint,
+        held_reason: held_reason.map(str::to_string),
         conflicts,
         setup,
         work,

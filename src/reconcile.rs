@@ -92,6 +92,9 @@ pub async fn read_live(dir: &mut Directory, target: &Target) -> Result<Live, Dir
 pub struct PlanSettings<'a> {
     pub settings: &'a Settings,
     pub today: NaiveDate,
+    /// Hold every deletion for a person's approval, however few (the git
+    /// history was rewritten since the last apply).
+    pub hold_all_deletes: bool,
 }
 
 /// Connect, read, plan. The directory stays open for the apply.
@@ -131,6 +134,7 @@ pub async fn plan_with_progress(
         grace_days: ps.settings.policy.rename_grace_days,
         identity: &identity,
         may_create_base: target.is_file(),
+        hold_all_deletes: ps.hold_all_deletes,
         today: ps.today,
     };
     let plan = plan::plan(&input, &live)?;
@@ -167,6 +171,7 @@ pub async fn adopt(
         grace_days: ps.settings.policy.rename_grace_days,
         identity: &identity,
         may_create_base: false,
+        hold_all_deletes: false,
         today: ps.today,
     };
     let (found, writes) = plan::adoptions(&input, &live);

@@ -46,7 +46,7 @@ fn sign(a: Action) -> &'static str {
     }
 }
 
-fn word(a: Action, lang: Language) -> &'static str {
+pub(crate) fn word(a: Action, lang: Language) -> &'static str {
     match (a, lang) {
         (Action::Create, Language::Vi) => "tạo mới",
         (Action::Rename, Language::Vi) => "đổi tên",
@@ -105,19 +105,55 @@ fn change_lines(out: &mut String, c: &Change, lang: Language, p: &Paint) {
 
 pub fn summary_line(plan: &Plan, lang: Language) -> String {
     let s = &plan.summary;
+    let held = plan.held.len();
     match lang {
         Language::Vi => format!(
-            "Kế hoạch: tạo mới {}, đổi tên {}, cập nhật {}, khóa {}, mở khóa {}, thu hồi {}.",
-            s.create, s.rename, s.update, s.lock, s.unlock, s.delete
+            "Kế hoạch: tạo mới {}, đổi tên {}, cập nhật {}, khóa {}, mở khóa {}, thu hồi {}{}.",
+            s.create,
+            s.rename,
+            s.update,
+            s.lock,
+            s.unlock,
+            s.delete,
+            if held > 0 {
+                format!(" (và {held} lệnh thu hồi đang tạm giữ)")
+            } else {
+                String::new()
+            }
         ),
         Language::En => format!(
-            "Plan: {} to create, {} to rename, {} to update, {} to lock, {} to unlock, {} to delete.",
-            s.create, s.rename, s.update, s.lock, s.unlock, s.delete
+            "Plan: {} to create, {} to rename, {} to update, {} to lock, {} to unlock, {} to delete{}.",
+            s.create,
+            s.rename,
+            s.update,
+            s.lock,
+            s.unlock,
+            s.delete,
+            if held > 0 {
+                format!(" (and {held} deletions held)")
+            } else {
+                String::new()
+            }
         ),
     }
 }
 
+/// The command that releases held deletions, as the operator can paste it.
+fn approve_command(plan: &Plan, command: Option<&str>) -> String {
+    let fp = plan.held_fingerprint.as_deref().unwrap_or_default();
+    match command {
+        Some(c) => format!("{c} --approve-deletes {fp}"),
+        None => format!("hopthu apply ROOT --live URL --approve-deletes {fp}"),
+    }
+}
+
 pub fn human(plan: &Plan, lang: Language, color: bool) -> String {
+    human_with(plan, lang, color, None)
+}
+
+/// `human`, naming in the hint about held deletions the exact command
+/// (`hopthu apply directory --live ldif:live.ldif --yes`) that approves them.
+pub fn human_with(plan: &Plan, lang: Language, color: bool, apply_command: Option<&str>) -> String {
     let p = paint(color);
     let mut out = String::new();
     if !plan.setup.is_empty() {
@@ -152,19 +188,21 @@ pub fn human(plan: &Plan, lang: Language, color: bool) -> String {
         }
     }
     if !plan.held.is_empty() {
-        let fp = plan.held_fingerprint.as_deref().unwrap_or_default();
+        let cmd = approve_command(plan, apply_command);
         let _ = writeln!(
             out,
             "\n{}{}{}",
             p.red,
             match lang {
                 Language::Vi => format!(
-                    "⚠ TẠM GIỮ {} lệnh thu hồi hộp thư (nhiều hơn policy.maxDeletesPerRun): chưa xóa gì. Kiểm tra danh sách rồi phê duyệt bằng: hopthu apply --approve-deletes {fp}",
-                    plan.held.len()
+                    "⚠ TẠM GIỮ {} lệnh thu hồi hộp thư ({}): chưa xóa gì. Kiểm tra danh sách rồi phê duyệt bằng:\n    {cmd}",
+                    plan.held.len(),
+                    held_reason(plan, lang)
                 ),
                 Language::En => format!(
-                    "⚠ HELD: {} deletions (more than policy.maxDeletesPerRun): nothing is deleted. Review them, then approve with: hopthu apply --approve-deletes {fp}",
-                    plan.held.len()
+                    "⚠ HELD: {} deletions ({}): nothing is deleted. Review them, then approve with:\n    {cmd}",
+                    plan.held.len(),
+                    held_reason(plan, lang)
                 ),
             },
             p.off
@@ -186,6 +224,21 @@ pub fn human(plan: &Plan, lang: Language, color: bool) -> String {
         let _ = writeln!(out, "\n{}{}{}", p.bold, summary_line(plan, lang), p.off);
     }
     out
+}
+
+fn held_reason(plan: &Plan, lang: Language) -> &'static str {
+    match (plan.held_reason.as_deref(), lang) {
+        (Some("history-rewritten"), Language::Vi) => {
+            "lịch sử git đã bị viết lại: mọi lệnh thu hồi cần phê duyệt"
+        }
+        (Some("history-rewritten"), Language::En) => {
+            "the git history was rewritten: every deletion needs approval"
+        }
+        (Some("all-managed"), Language::Vi) => "kế hoạch thu hồi mọi hộp thư hopthu quản lý",
+        (Some("all-managed"), Language::En) => "the plan deletes every mailbox hopthu manages",
+        (_, Language::Vi) => "nhiều hơn policy.maxDeletesPerRun",
+        (_, Language::En) => "more than policy.maxDeletesPerRun",
+    }
 }
 
 pub fn markdown(plan: &Plan, lang: Language) -> String {
@@ -217,12 +270,20 @@ pub fn markdown(plan: &Plan, lang: Language) -> String {
     if !plan.held.is_empty() {
         let _ = writeln!(
             out,
-            "> **⚠ {}** `hopthu apply --approve-deletes {}`\n",
+            "> **⚠ {}** `{}`\n",
             match lang {
-                Language::Vi => format!("Tạm giữ {} lệnh thu hồi, cần phê duyệt:", plan.held.len()),
-                Language::En => format!("{} deletions held for approval:", plan.held.len()),
+                Language::Vi => format!(
+                    "Tạm giữ {} lệnh thu hồi ({}), cần phê duyệt:",
+                    plan.held.len(),
+                    held_reason(plan, lang)
+                ),
+                Language::En => format!(
+                    "{} deletions held for approval ({}):",
+                    plan.held.len(),
+                    held_reason(plan, lang)
+                ),
             },
-            plan.held_fingerprint.as_deref().unwrap_or_default()
+            approve_command(plan, None)
         );
     }
     for c in &plan.conflicts {
@@ -239,8 +300,27 @@ pub fn markdown(plan: &Plan, lang: Language) -> String {
         );
         let _ = writeln!(out, "```diff");
         let p = paint(false);
-        for c in plan.changes.iter().chain(plan.held.iter()) {
+        for c in &plan.changes {
             change_lines(&mut out, c, lang, &p);
+        }
+        if !plan.held.is_empty() {
+            let _ = writeln!(
+                out,
+                "# {}",
+                match lang {
+                    Language::Vi => "tạm giữ, chờ phê duyệt (chưa xóa):",
+                    Language::En => "held for approval (not deleted):",
+                }
+            );
+            for c in &plan.held {
+                let _ = writeln!(
+                    out,
+                    "! {:<9} {}  ({})",
+                    word(c.action, lang),
+                    c.address,
+                    c.key
+                );
+            }
         }
         let _ = writeln!(out, "```\n</details>");
     }

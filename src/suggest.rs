@@ -25,6 +25,112 @@ pub fn locals_in_use(mailboxes: &[DesiredMailbox]) -> HashSet<String> {
         .collect()
 }
 
+/// Why no address can be suggested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SuggestError {
+    Derive(DeriveError),
+    /// An invisible or control character, at a position counted from 1.
+    Invisible {
+        ch: char,
+        position: usize,
+    },
+    /// The repository has no agency with this abbreviation.
+    UnknownAgency {
+        abbr: String,
+        /// The agency that used it before, or the nearest abbreviations.
+        now: Option<String>,
+        nearest: Vec<String>,
+    },
+}
+
+impl From<DeriveError> for SuggestError {
+    fn from(e: DeriveError) -> SuggestError {
+        SuggestError::Derive(e)
+    }
+}
+
+impl SuggestError {
+    pub fn text(&self, lang: crate::model::Language) -> String {
+        use crate::model::Language::{En, Vi};
+        match (self, lang) {
+            (SuggestError::Derive(e), _) => e.to_string(),
+            (SuggestError::Invisible { ch, position }, Vi) => format!(
+                "tên có ký tự ẩn hoặc ký tự điều khiển U+{:04X} ở vị trí {position}; hãy gõ lại tên",
+                *ch as u32
+            ),
+            (SuggestError::Invisible { ch, position }, En) => format!(
+                "the name holds an invisible or control character U+{:04X} at position {position}; type the name again",
+                *ch as u32
+            ),
+            (
+                SuggestError::UnknownAgency {
+                    abbr,
+                    now: Some(now),
+                    ..
+                },
+                Vi,
+            ) => format!(
+                "`{abbr}` là tên viết tắt cũ; cơ quan này nay là `{now}`: dùng --agency {now}"
+            ),
+            (
+                SuggestError::UnknownAgency {
+                    abbr,
+                    now: Some(now),
+                    ..
+                },
+                En,
+            ) => format!(
+                "`{abbr}` is a former abbreviation; the agency is now `{now}`: use --agency {now}"
+            ),
+            (SuggestError::UnknownAgency { abbr, nearest, .. }, Vi) => format!(
+                "không có cơ quan nào viết tắt là `{abbr}` trong kho{}",
+                if nearest.is_empty() {
+                    String::new()
+                } else {
+                    format!("; có phải: {}?", nearest.join(", "))
+                }
+            ),
+            (SuggestError::UnknownAgency { abbr, nearest, .. }, En) => format!(
+                "no agency of the repository has the abbreviation `{abbr}`{}",
+                if nearest.is_empty() {
+                    String::new()
+                } else {
+                    format!("; did you mean: {}?", nearest.join(", "))
+                }
+            ),
+        }
+    }
+}
+
+/// Check that `abbr` names an agency of the repository.
+pub fn check_agency(mailboxes: &[DesiredMailbox], abbr: &str) -> Result<(), SuggestError> {
+    let mut known: Vec<&str> = mailboxes.iter().map(|m| m.agency_abbr.as_str()).collect();
+    known.sort_unstable();
+    known.dedup();
+    if known.contains(&abbr) {
+        return Ok(());
+    }
+    let now = mailboxes
+        .iter()
+        .find(|m| m.former_abbrs.iter().any(|f| f == abbr))
+        .map(|m| m.agency_abbr.clone());
+    let mut nearest: Vec<(usize, &str)> = known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(abbr, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .collect();
+    nearest.sort();
+    Err(SuggestError::UnknownAgency {
+        abbr: abbr.to_string(),
+        now,
+        nearest: nearest
+            .into_iter()
+            .take(3)
+            .map(|(_, k)| k.to_string())
+            .collect(),
+    })
+}
+
 pub fn suggest(
     name: &str,
     given: Option<&str>,
@@ -32,7 +138,16 @@ pub fn suggest(
     domain: &str,
     in_use: &HashSet<String>,
     count: usize,
-) -> Result<Suggestion, DeriveError> {
+) -> Result<Suggestion, SuggestError> {
+    for text in std::iter::once(name).chain(given) {
+        for notice in naming::notices(text) {
+            if let naming::NameNotice::Invisible { ch, position }
+            | naming::NameNotice::Control { ch, position } = notice
+            {
+                return Err(SuggestError::Invisible { ch, position });
+            }
+        }
+    }
     let local = naming::person_local(name, given, agency_abbr)?;
     let taken = in_use.contains(&local);
     let alternatives = if taken {

@@ -187,10 +187,10 @@ fn resolve_plain(s: &str) -> Value {
             .map(Value::Int)
             .unwrap_or(Value::Str(s.into()));
     }
-    if is_core_float(unsigned) {
-        if let Ok(f) = s.parse::<f64>() {
-            return Value::Float(f);
-        }
+    if is_core_float(unsigned)
+        && let Ok(f) = s.parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::Str(s.to_string())
 }

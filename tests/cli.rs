@@ -176,6 +176,65 @@ fn suggest_refuses_a_name_it_cannot_fold() {
 }
 
 #[test]
+fn suggest_refuses_an_invisible_character_naming_its_position() {
+    let d = repo(AGENCY);
+    let o = hopthu(&[
+        "suggest",
+        "--agency",
+        "skhcn",
+        "--root",
+        path(&d),
+        "--lang",
+        "en",
+        "Nguyễn\u{200B} Văn An",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("U+200B") && err.contains("position 7"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn suggest_warns_about_an_agency_the_repository_does_not_have() {
+    let d = repo(&AGENCY.replace("abbr: skhcn", "abbr: skhcn\nformerAbbrs: [skhdt]"));
+    // A typo: the nearest abbreviation is named, the address is still given.
+    let o = hopthu(&[
+        "suggest",
+        "--agency",
+        "skhc",
+        "--root",
+        path(&d),
+        "--lang",
+        "en",
+        "Lò Văn Hùng",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o).lines().next(), Some("hunglv.skhc@sonla.gov.vn"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning") && err.contains("did you mean: skhcn"),
+        "{err}"
+    );
+    // A former abbreviation: the current one is named.
+    let o = hopthu(&[
+        "suggest",
+        "--agency",
+        "skhdt",
+        "--root",
+        path(&d),
+        "Lò Văn Hùng",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cảnh báo") && err.contains("--agency skhcn"),
+        "{err}"
+    );
+}
+
+#[test]
 fn schema_prints_both_schemas_or_one() {
     let o = hopthu(&["schema"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -59,6 +59,7 @@ async fn plan(
     let ps = PlanSettings {
         settings: &settings,
         today: chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+        hold_all_deletes: false,
     };
     reconcile::plan_against(&o.desired, &ps, &target)
         .await
@@ -71,6 +72,7 @@ async fn apply_all(o: &hopthu::validate::Outcome, connect: ConnectOptions, tmp: 
     let ps = PlanSettings {
         settings: &settings,
         today: chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+        hold_all_deletes: false,
     };
     let (p, mut dir) = reconcile::plan_against(&o.desired, &ps, &target)
         .await

@@ -114,6 +114,7 @@ impl Env {
             &PlanSettings {
                 settings: &settings,
                 today: today(),
+                hold_all_deletes: false,
             },
             &target,
         )
@@ -615,6 +616,7 @@ async fn existing_mailboxes_are_adopted_then_managed(kind: Kind) {
     let ps = PlanSettings {
         settings: &settings,
         today: today(),
+        hold_all_deletes: false,
     };
     let adopted = reconcile::adopt(&o.desired, &ps, &target, false)
         .await

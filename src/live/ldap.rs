@@ -42,6 +42,9 @@ pub const DEFAULT_CONCURRENCY: usize = 64;
 /// OpenLDAP's numbers) for write failures that are not a server's answer.
 const CODE_OTHER: u32 = 80;
 const CODE_SERVER_DOWN: u32 = 81;
+/// Why a write was refused before it was sent.
+pub const NOT_THE_WRITER: &str =
+    "not sent: this hopthu no longer holds the writer lock (another instance writes now)";
 const CODE_TIMEOUT: u32 = 85;
 
 /// A bound connection to an LDAP server.
@@ -51,6 +54,8 @@ pub struct LdapDirectory {
     concurrency: usize,
     /// Why the connection ended, once it has.
     lost: Arc<Mutex<Option<String>>>,
+    /// Lowered when this process may no longer write (a lost writer lock).
+    fence: Option<crate::writer_lock::Fence>,
 }
 
 impl LdapDirectory {
@@ -117,6 +122,7 @@ impl LdapDirectory {
                 opts.concurrency
             },
             lost,
+            fence: None,
         })
     }
 
@@ -172,8 +178,12 @@ impl LdapDirectory {
         for (i, w) in writes.into_iter().enumerate() {
             let permit = limit.clone().acquire_owned().await.expect("never closed");
             let ldap = self.ldap.clone();
+            let fence = self.fence.clone();
             let handle = tasks.spawn(async move {
-                let r = write_one(ldap, w).await;
+                let r = match fence {
+                    Some(f) if !f.is_up() => Err(WriteError::new(CODE_OTHER, NOT_THE_WRITER)),
+                    _ => write_one(ldap, w).await,
+                };
                 drop(permit);
                 (i, r)
             });
@@ -210,6 +220,11 @@ impl LdapDirectory {
                 })
             })
             .collect()
+    }
+
+    /// Refuse every write not yet sent once `fence` is lowered.
+    pub fn set_fence(&mut self, fence: crate::writer_lock::Fence) {
+        self.fence = Some(fence);
     }
 
     /// Unbind and close the connection.

@@ -106,17 +106,35 @@ pub struct LdifDirectory {
     path: PathBuf,
     entries: BTreeMap<String, Entry>,
     actor: String,
+    fence: Option<crate::writer_lock::Fence>,
 }
 
 impl LdifDirectory {
     /// Load the file; a missing file is an empty directory.
     pub fn open(path: impl AsRef<Path>) -> Result<LdifDirectory, DirError> {
-        let path = path.as_ref().to_path_buf();
+        let given = path.as_ref();
+        if given.as_os_str().is_empty() {
+            return Err(DirError::File {
+                path: String::new(),
+                reason: "no file named: write ldif:PATH".into(),
+            });
+        }
+        // A link is followed: the file it names is the one kept up to date.
+        let path = match fs::symlink_metadata(given) {
+            Ok(m) if m.file_type().is_symlink() => {
+                fs::canonicalize(given).map_err(|e| DirError::File {
+                    path: given.display().to_string(),
+                    reason: format!("a link to a file that cannot be reached: {e}"),
+                })?
+            }
+            _ => given.to_path_buf(),
+        };
         let entries = load(&path)?;
         Ok(LdifDirectory {
             path,
             entries,
             actor: DEFAULT_ACTOR.to_string(),
+            fence: None,
         })
     }
 
@@ -173,7 +191,16 @@ impl LdifDirectory {
     /// Apply the writes in order, then save the file once, atomically. If
     /// the save fails, every write of the batch reports it, and the memory
     /// is reloaded from the file (which still holds the state before).
+    /// Refuse every later write once `fence` is lowered.
+    pub fn set_fence(&mut self, fence: crate::writer_lock::Fence) {
+        self.fence = Some(fence);
+    }
+
     pub fn write(&mut self, writes: Vec<Write>) -> Vec<Result<(), WriteError>> {
+        if self.fence.as_ref().is_some_and(|f| !f.is_up()) {
+            let refused = WriteError::new(80, crate::live::ldap::NOT_THE_WRITER);
+            return writes.iter().map(|_| Err(refused.clone())).collect();
+        }
         let snapshot = self.entries.clone();
         let now = chrono::Utc::now().format("%Y%m%d%H%M%SZ").to_string();
         let results: Vec<Result<(), WriteError>> =
@@ -662,6 +689,15 @@ fn project(attrs: &AttrList, want: &[String]) -> Attrs {
 
 fn load(path: &Path) -> Result<BTreeMap<String, Entry>, DirError> {
     let shown = path.display().to_string();
+    // Only a regular file is read (a FIFO or a device would block or never end).
+    if let Ok(m) = fs::metadata(path)
+        && !m.is_file()
+    {
+        return Err(DirError::File {
+            path: shown,
+            reason: "not a regular file".into(),
+        });
+    }
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
@@ -672,6 +708,15 @@ fn load(path: &Path) -> Result<BTreeMap<String, Entry>, DirError> {
             });
         }
     };
+    // hopthu never writes an empty file (the base entry is always there):
+    // an empty one was emptied by something else, and reading it as an
+    // empty directory would plan to create, or delete, everything.
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(DirError::File {
+            path: shown,
+            reason: "the file is empty; hopthu never leaves it so. Remove it to start an empty directory, or restore it from a backup".into(),
+        });
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = upto.iter().filter(|b| **b == b'\n').count() + 1;

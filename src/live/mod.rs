@@ -278,6 +278,17 @@ impl Directory {
             }
             Ok(Directory::Ldif(dir))
         } else if opts.url.starts_with("ldap://") || opts.url.starts_with("ldaps://") {
+            let rest = opts.url.split_once("://").map_or("", |(_, r)| r);
+            if rest
+                .split('/')
+                .next()
+                .is_some_and(|host| host.contains('@'))
+            {
+                // Never echo the URL: what precedes `@` may be a password.
+                return Err(DirError::Other(
+                    "the directory URL holds a user or password before `@`: give the bind DN with --bind-dn and the password in a file (--bind-password-file) or HOPTHU_BIND_PASSWORD".into(),
+                ));
+            }
             Ok(Directory::Ldap(ldap::LdapDirectory::connect(opts).await?))
         } else {
             Err(DirError::Other(format!(
@@ -312,6 +323,15 @@ impl Directory {
         match self {
             Directory::Ldap(d) => d.write(writes).await,
             Directory::Ldif(d) => d.write(writes),
+        }
+    }
+
+    /// Refuse every write not yet sent once `fence` is lowered (a lost
+    /// writer lock or lease).
+    pub fn set_fence(&mut self, fence: crate::writer_lock::Fence) {
+        match self {
+            Directory::Ldap(d) => d.set_fence(fence),
+            Directory::Ldif(d) => d.set_fence(fence),
         }
     }
 

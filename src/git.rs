@@ -1,0 +1,463 @@
+//! The desired state from a git repository, the way Flux's source
+//! controller gets it: fetched into a local cache (a bare repository, no
+//! work tree) and read straight from one commit's tree into the same
+//! `FileSet` a folder reads into, so the rules never see where files came
+//! from. Symlinks, submodules and files over the size limit are kept as
+//! such in the set, and the validator refuses them.
+
+use crate::source::{AGENCIES_DIR, Entry, FileSet, MAX_FILE_SIZE, SETTINGS_FILE, SourceFile};
+use git2::{FetchOptions, ObjectType, Oid, RemoteCallbacks, Repository, TreeWalkMode};
+use std::path::{Path, PathBuf};
+
+/// A secret read from a file or the environment. Never printed.
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+/// How to authenticate to the git server.
+#[derive(Debug, Clone, Default)]
+pub struct GitAuth {
+    /// An https token (a personal or deploy access token).
+    pub token: Option<Secret>,
+    /// The user name sent with the token (`x-access-token` by default;
+    /// GitLab wants `oauth2`).
+    pub username: Option<String>,
+    /// A private key for ssh:// (no passphrase).
+    pub ssh_key: Option<PathBuf>,
+    /// known_hosts for ssh://: the server's key must be listed there.
+    pub known_hosts: Option<PathBuf>,
+}
+
+/// Where the desired state lives in git.
+#[derive(Debug, Clone)]
+pub struct GitSource {
+    /// A local path, `file://`, `https://` or `ssh://`.
+    pub url: String,
+    pub branch: String,
+    /// The folder inside the repository that holds `hopthu.yaml` (`""` for the top).
+    pub path: String,
+    /// The local cache of fetched objects.
+    pub cache: PathBuf,
+    pub auth: GitAuth,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("cannot fetch {url}: {reason}")]
+    Fetch { url: String, reason: String },
+    #[error("{url} has no branch {branch}")]
+    NoBranch { url: String, branch: String },
+    #[error("{url} has no revision {rev}")]
+    NoRevision { url: String, rev: String },
+    #[error("the git cache {path}: {reason}")]
+    Cache { path: String, reason: String },
+    #[error("cannot read commit {commit}: {reason}")]
+    Read { commit: String, reason: String },
+    #[error("commit {commit} has no folder {path}")]
+    NoPath { commit: String, path: String },
+}
+
+/// One commit, as people read it in a report.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub id: String,
+    /// The first line of the message.
+    pub summary: String,
+    /// The whole message.
+    pub message: String,
+    pub author: String,
+    /// Seconds since the epoch (the committer's time).
+    pub time: i64,
+}
+
+/// An URL as it may be printed: without any user or password in it.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some(at) = rest.find('@')
+        && !rest[..at].contains('/')
+    {
+        return format!("{scheme}://{}", &rest[at + 1..]);
+    }
+    url.to_string()
+}
+
+impl GitSource {
+    /// The cache folder of this URL (one bare repository per URL).
+    fn cache_repo(&self) -> Result<Repository, GitError> {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.url.as_bytes());
+        let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let path = self.cache.join(name);
+        let err = |e: &dyn std::fmt::Display| GitError::Cache {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(&path).map_err(|e| err(&e))?;
+        match Repository::open_bare(&path) {
+            Ok(r) => Ok(r),
+            Err(_) => Repository::init_bare(&path).map_err(|e| err(&e)),
+        }
+    }
+
+    fn fetch_refspecs(&self, repo: &Repository, refspecs: &[String]) -> Result<(), GitError> {
+        let shown = redact_url(&self.url);
+        let fail = |e: git2::Error| GitError::Fetch {
+            url: shown.clone(),
+            reason: clean_git_message(&e),
+        };
+        let mut remote = repo.remote_anonymous(&self.url).map_err(fail)?;
+        let mut opts = FetchOptions::new();
+        opts.remote_callbacks(callbacks(&self.auth, &self.url));
+        opts.download_tags(git2::AutotagOption::None);
+        opts.prune(git2::FetchPrune::On);
+        remote
+            .fetch(refspecs, Some(&mut opts), None)
+            .map_err(fail)?;
+        Ok(())
+    }
+
+    /// Fetch the branch; the commit at its head.
+    pub fn fetch(&self) -> Result<(Repository, Oid), GitError> {
+        let repo = self.cache_repo()?;
+        let local = format!("refs/hopthu/heads/{}", self.branch);
+        self.fetch_refspecs(&repo, &[format!("+refs/heads/{}:{local}", self.branch)])?;
+        let oid = repo.refname_to_id(&local).map_err(|_| GitError::NoBranch {
+            url: redact_url(&self.url),
+            branch: self.branch.clone(),
+        })?;
+        Ok((repo, oid))
+    }
+
+    /// Fetch every branch and tag, then find `rev` (a branch, a tag, a
+    /// commit id, or anything `git rev-parse` takes).
+    pub fn fetch_rev(&self, rev: &str) -> Result<(Repository, Oid), GitError> {
+        let repo = self.cache_repo()?;
+        self.fetch_refspecs(
+            &repo,
+            &[
+                "+refs/heads/*:refs/hopthu/heads/*".to_string(),
+                "+refs/tags/*:refs/hopthu/tags/*".to_string(),
+            ],
+        )?;
+        let candidates = [
+            format!("refs/hopthu/heads/{rev}"),
+            format!("refs/hopthu/tags/{rev}"),
+            rev.to_string(),
+        ];
+        let found = candidates.iter().find_map(|c| {
+            repo.revparse_single(c)
+                .and_then(|o| o.peel_to_commit())
+                .map(|c| c.id())
+                .ok()
+        });
+        if let Some(oid) = found {
+            return Ok((repo, oid));
+        }
+        // A commit no branch holds (a pull request's head): ask for it by name.
+        if self
+            .fetch_refspecs(&repo, &[format!("+{rev}:refs/hopthu/rev")])
+            .is_ok()
+            && let Ok(oid) = repo.refname_to_id("refs/hopthu/rev")
+        {
+            return Ok((repo, oid));
+        }
+        Err(GitError::NoRevision {
+            url: redact_url(&self.url),
+            rev: rev.to_string(),
+        })
+    }
+}
+
+/// libgit2's words, without a URL's user or password should one be in them.
+fn clean_git_message(e: &git2::Error) -> String {
+    let msg = e.message().to_string();
+    msg.split_whitespace()
+        .map(|w| {
+            if w.contains("://") {
+                redact_url(w)
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn callbacks<'a>(auth: &'a GitAuth, url: &'a str) -> RemoteCallbacks<'a> {
+    let mut cb = RemoteCallbacks::new();
+    // libgit2 asks again after a refused credential; answer once, then stop.
+    let mut asked = 0;
+    cb.credentials(move |_url, user_from_url, allowed| {
+        asked += 1;
+        if asked > 1 {
+            return Err(git2::Error::from_str(
+                "the server refused the credentials (check the token or the key)",
+            ));
+        }
+        if allowed.contains(git2::CredentialType::SSH_KEY)
+            && let Some(key) = &auth.ssh_key
+        {
+            return git2::Cred::ssh_key(user_from_url.unwrap_or("git"), None, key, None);
+        }
+        if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT)
+            && let Some(token) = &auth.token
+        {
+            let user = auth
+                .username
+                .as_deref()
+                .or(user_from_url)
+                .unwrap_or("x-access-token");
+            return git2::Cred::userpass_plaintext(user, token.expose());
+        }
+        Err(git2::Error::from_str(
+            "the server asks for credentials: give a token (https) or a key (ssh)",
+        ))
+    });
+    let known_hosts = auth.known_hosts.clone();
+    let port = ssh_port(url);
+    cb.certificate_check(move |cert, host| {
+        let Some(hostkey) = cert.as_hostkey() else {
+            // An X.509 certificate: the TLS library's own checks decide.
+            return Ok(git2::CertificateCheckStatus::CertificatePassthrough);
+        };
+        let Some(key) = hostkey.hostkey() else {
+            return Err(git2::Error::from_str("the ssh server sent no host key"));
+        };
+        let Some(path) = &known_hosts else {
+            return Err(git2::Error::from_str(
+                "ssh:// needs a known_hosts file (--git-known-hosts) to check the server's key",
+            ));
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| git2::Error::from_str(&format!("cannot read {}: {e}", path.display())))?;
+        match crate::known_hosts::check(&text, host, port, key) {
+            crate::known_hosts::Verdict::Known => Ok(git2::CertificateCheckStatus::CertificateOk),
+            crate::known_hosts::Verdict::Revoked => Err(git2::Error::from_str(&format!(
+                "the host key of {host} is marked @revoked in {}",
+                path.display()
+            ))),
+            crate::known_hosts::Verdict::Unknown => Err(git2::Error::from_str(&format!(
+                "the host key of {host} is not in {}: the server may not be who it says",
+                path.display()
+            ))),
+        }
+    });
+    cb
+}
+
+/// The port of an `ssh://` URL (22 when none is written).
+fn ssh_port(url: &str) -> u16 {
+    url.strip_prefix("ssh://")
+        .and_then(|rest| {
+            let authority = rest.split('/').next()?;
+            let host = authority.rsplit('@').next()?;
+            let (_, port) = host.rsplit_once(':')?;
+            port.parse().ok()
+        })
+        .unwrap_or(22)
+}
+
+/// What a commit says of itself.
+pub fn commit_info(repo: &Repository, oid: Oid) -> Result<CommitInfo, GitError> {
+    let c = repo.find_commit(oid).map_err(|e| GitError::Read {
+        commit: oid.to_string(),
+        reason: e.message().to_string(),
+    })?;
+    let author = c.author();
+    Ok(CommitInfo {
+        id: oid.to_string(),
+        summary: String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned(),
+        message: String::from_utf8_lossy(c.message_bytes())
+            .trim_end()
+            .to_string(),
+        author: format!(
+            "{} <{}>",
+            author.name().unwrap_or(""),
+            author.email().unwrap_or("")
+        ),
+        time: c.time().seconds(),
+    })
+}
+
+/// Whether `commit` has `ancestor` in its history (or is it).
+pub fn descends_from(repo: &Repository, commit: Oid, ancestor: Oid) -> bool {
+    commit == ancestor || repo.graph_descendant_of(commit, ancestor).unwrap_or(false)
+}
+
+/// The first-parent commits from `head` back to `since` (not included),
+/// newest first. When `since` is not on that line (a rewritten history),
+/// the walk stops where the new line meets the old history; with no
+/// `since`, only `head`.
+pub fn first_parent_since(
+    repo: &Repository,
+    head: Oid,
+    since: Option<Oid>,
+) -> Result<Vec<Oid>, GitError> {
+    let read = |e: git2::Error| GitError::Read {
+        commit: head.to_string(),
+        reason: e.message().to_string(),
+    };
+    let Some(since) = since else {
+        return Ok(vec![head]);
+    };
+    let stop = if repo.find_commit(since).is_ok() {
+        repo.merge_base(head, since).ok()
+    } else {
+        None
+    };
+    let mut out = Vec::new();
+    let mut cur = Some(head);
+    while let Some(oid) = cur {
+        if Some(oid) == stop || oid == since {
+            break;
+        }
+        out.push(oid);
+        let c = repo.find_commit(oid).map_err(read)?;
+        cur = c.parent_id(0).ok();
+        if stop.is_none() && cur.is_none() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Read the repository's files at `commit`, under `path`.
+pub fn files_at(repo: &Repository, commit: Oid, path: &str) -> Result<FileSet, GitError> {
+    let read = |e: git2::Error| GitError::Read {
+        commit: commit.to_string(),
+        reason: e.message().to_string(),
+    };
+    let tree = repo
+        .find_commit(commit)
+        .and_then(|c| c.tree())
+        .map_err(read)?;
+    let path = path.trim_matches('/');
+    let root = if path.is_empty() || path == "." {
+        tree
+    } else {
+        let entry = tree
+            .get_path(Path::new(path))
+            .map_err(|_| GitError::NoPath {
+                commit: commit.to_string(),
+                path: path.to_string(),
+            })?;
+        if entry.kind() != Some(ObjectType::Tree) {
+            return Err(GitError::NoPath {
+                commit: commit.to_string(),
+                path: path.to_string(),
+            });
+        }
+        repo.find_tree(entry.id()).map_err(read)?
+    };
+    let odb = repo.odb().map_err(read)?;
+    let entry_of = |mode: i32, id: Oid| -> Entry {
+        match mode {
+            0o120000 => Entry::Symlink,
+            0o160000 => Entry::Submodule,
+            0o040000 => Entry::Submodule,
+            _ => match odb.read_header(id) {
+                Ok((size, _)) if size as u64 > MAX_FILE_SIZE => Entry::TooLarge(size as u64),
+                Ok(_) => match repo.find_blob(id) {
+                    Ok(b) => Entry::File(b.content().to_vec()),
+                    Err(e) => Entry::Unreadable(e.message().to_string()),
+                },
+                Err(e) => Entry::Unreadable(e.message().to_string()),
+            },
+        }
+    };
+    let mut set = FileSet::default();
+    if let Some(e) = root.get_name(SETTINGS_FILE) {
+        set.settings = Some(SourceFile {
+            path: SETTINGS_FILE.into(),
+            entry: entry_of(e.filemode(), e.id()),
+        });
+    }
+    if let Some(e) = root.get_name(AGENCIES_DIR) {
+        if e.kind() != Some(ObjectType::Tree) {
+            set.agencies.push(SourceFile {
+                path: AGENCIES_DIR.into(),
+                entry: entry_of(e.filemode(), e.id()),
+            });
+        } else {
+            let sub = repo.find_tree(e.id()).map_err(read)?;
+            let mut failed = None;
+            sub.walk(TreeWalkMode::PreOrder, |dir, e| {
+                if e.kind() == Some(ObjectType::Tree) {
+                    return git2::TreeWalkResult::Ok;
+                }
+                let name = String::from_utf8_lossy(e.name_bytes());
+                let rel = format!("{AGENCIES_DIR}/{dir}{name}");
+                let entry = entry_of(e.filemode(), e.id());
+                if let Entry::Unreadable(why) = &entry {
+                    failed.get_or_insert_with(|| why.clone());
+                }
+                set.agencies.push(SourceFile { path: rel, entry });
+                git2::TreeWalkResult::Ok
+            })
+            .map_err(read)?;
+            // A tree whose objects are missing is a truncated clone: stop,
+            // rather than validate (and later apply) what happens to be there.
+            if let Some(why) = failed {
+                return Err(GitError::Read {
+                    commit: commit.to_string(),
+                    reason: format!("objects are missing from the cache: {why}"),
+                });
+            }
+        }
+    }
+    if let Some(SourceFile {
+        entry: Entry::Unreadable(why),
+        ..
+    }) = &set.settings
+    {
+        return Err(GitError::Read {
+            commit: commit.to_string(),
+            reason: format!("objects are missing from the cache: {why}"),
+        });
+    }
+    set.agencies.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_printed_without_their_credentials() {
+        assert_eq!(
+            redact_url("https://oauth2:glpat-abc@git.sonla.gov.vn/x.git"),
+            "https://git.sonla.gov.vn/x.git"
+        );
+        assert_eq!(
+            redact_url("ssh://git@git.sonla.gov.vn:2222/x.git"),
+            "ssh://git.sonla.gov.vn:2222/x.git"
+        );
+        assert_eq!(redact_url("/srv/git/x.git"), "/srv/git/x.git");
+        assert_eq!(
+            redact_url("https://git.sonla.gov.vn/a@b/x.git"),
+            "https://git.sonla.gov.vn/a@b/x.git"
+        );
+    }
+
+    #[test]
+    fn ssh_ports() {
+        assert_eq!(ssh_port("ssh://git@host:2222/x.git"), 2222);
+        assert_eq!(ssh_port("ssh://git@host/x.git"), 22);
+        assert_eq!(ssh_port("/srv/x.git"), 22);
+    }
+}

@@ -1,0 +1,332 @@
+//! One writer per directory: two `hopthu run` against the same directory
+//! never both apply. For an LDAP server the lock is an entry of its own
+//! (`cn=hopthu-lock,<base>`) that names its holder and when the hold ends,
+//! taken and renewed by compare-and-swap (an LDAP modify that deletes the
+//! exact old value fails when someone else changed it); for an `ldif:` file
+//! it is an OS file lock beside the file. In Kubernetes the Lease takes this
+//! role.
+//!
+//! A holder that cannot renew in time lowers its `Fence` at once: every
+//! write not yet sent is refused, so a lost lock stops writing.
+
+use crate::live::{Attrs, ConnectOptions, Directory, Mod, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+pub const LOCK_RDN: &str = "cn=hopthu-lock";
+
+/// Raised while this process may write; lowered the moment it may not.
+#[derive(Debug, Clone)]
+pub struct Fence(Arc<AtomicBool>);
+
+impl Fence {
+    pub fn new(up: bool) -> Fence {
+        Fence(Arc::new(AtomicBool::new(up)))
+    }
+    pub fn is_up(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+    pub fn set(&self, up: bool) {
+        self.0.store(up, Ordering::SeqCst)
+    }
+}
+
+impl Default for Fence {
+    fn default() -> Fence {
+        Fence::new(true)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(
+        "another hopthu holds the writer lock of this directory ({holder}, until {until}); this one does not write"
+    )]
+    Held { holder: String, until: String },
+    #[error("the writer lock: {0}")]
+    Failed(String),
+}
+
+/// A held writer lock. Dropping it stops the renewal; `release` also
+/// gives the lock up at once for the next holder.
+pub struct WriterLock {
+    pub fence: Fence,
+    kind: Kind,
+}
+
+enum Kind {
+    File(#[allow(dead_code)] std::fs::File),
+    Ldap {
+        renew: tokio::task::JoinHandle<()>,
+        stop: Arc<tokio::sync::Notify>,
+        dn: String,
+        connect: ConnectOptions,
+        id: String,
+        value: Arc<std::sync::Mutex<String>>,
+    },
+}
+
+/// Who this process is, for the lock's holder field.
+pub fn holder_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    format!(
+        "{host}/{}/{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+fn record(id: &str, until: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "holder {id} until {}",
+        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
+}
+
+fn parse_record(v: &str) -> Option<(String, chrono::DateTime<chrono::Utc>)> {
+    let rest = v.strip_prefix("holder ")?;
+    let (id, until) = rest.rsplit_once(" until ")?;
+    let until = chrono::DateTime::parse_from_rfc3339(until).ok()?;
+    Some((id.to_string(), until.with_timezone(&chrono::Utc)))
+}
+
+impl WriterLock {
+    /// Take the lock of the directory `connect` names, or say who holds it.
+    pub async fn acquire(
+        connect: &ConnectOptions,
+        base_dn: &str,
+        ttl: Duration,
+    ) -> Result<WriterLock, LockError> {
+        if let Some(path) = connect.url.strip_prefix("ldif:") {
+            return Self::acquire_file(path);
+        }
+        let id = holder_id();
+        let dn = format!("{LOCK_RDN},{base_dn}");
+        let mut dir = Directory::connect(connect)
+            .await
+            .map_err(|e| LockError::Failed(e.to_string()))?;
+        let value = take(&mut dir, &dn, &id, ttl, None).await;
+        let _ = dir.close().await;
+        let value = value?;
+        let fence = Fence::new(true);
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let current = Arc::new(std::sync::Mutex::new(value));
+        let renew = tokio::spawn(renew_loop(
+            connect.clone(),
+            dn.clone(),
+            id.clone(),
+            ttl,
+            fence.clone(),
+            stop.clone(),
+            current.clone(),
+        ));
+        Ok(WriterLock {
+            fence,
+            kind: Kind::Ldap {
+                renew,
+                stop,
+                dn,
+                connect: connect.clone(),
+                id,
+                value: current,
+            },
+        })
+    }
+
+    fn acquire_file(path: &str) -> Result<WriterLock, LockError> {
+        let lock_path = format!("{path}.lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| LockError::Failed(format!("cannot open {lock_path}: {e}")))?;
+        match f.try_lock() {
+            Ok(()) => Ok(WriterLock {
+                fence: Fence::new(true),
+                kind: Kind::File(f),
+            }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Held {
+                holder: format!("the process that holds {lock_path}"),
+                until: "it stops".into(),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(LockError::Failed(format!("cannot lock {lock_path}: {e}")))
+            }
+        }
+    }
+
+    /// Give the lock up now, so that another instance may take it at once.
+    pub async fn release(self) {
+        self.fence.set(false);
+        if let Kind::Ldap {
+            renew,
+            stop,
+            dn,
+            connect,
+            id,
+            value,
+        } = self.kind
+        {
+            stop.notify_one();
+            let _ = renew.await;
+            let old = value.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if let Ok(mut dir) = Directory::connect(&connect).await {
+                let expired = record(&id, chrono::DateTime::UNIX_EPOCH);
+                let _ = cas(&mut dir, &dn, &old, &expired).await;
+                let _ = dir.close().await;
+            }
+        }
+    }
+}
+
+async fn cas(dir: &mut Directory, dn: &str, old: &str, new: &str) -> Result<(), String> {
+    let r = dir
+        .write(vec![Write::Modify {
+            dn: dn.to_string(),
+            mods: vec![
+                Mod::Delete("description".into(), vec![old.to_string()]),
+                Mod::Add("description".into(), vec![new.to_string()]),
+            ],
+        }])
+        .await;
+    match r.into_iter().next() {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => Err(e.to_string()),
+        None => Err("no answer".into()),
+    }
+}
+
+/// Take or renew: create the entry, or swap an expired (or our own) record
+/// for a new one.
+async fn take(
+    dir: &mut Directory,
+    dn: &str,
+    id: &str,
+    ttl: Duration,
+    ours: Option<&str>,
+) -> Result<String, LockError> {
+    let now = chrono::Utc::now();
+    let until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::seconds(60));
+    let new = record(id, until);
+    if ours.is_none() {
+        let mut attrs = Attrs::new();
+        attrs.insert("objectClass".into(), vec!["applicationProcess".into()]);
+        attrs.insert("cn".into(), vec!["hopthu-lock".into()]);
+        attrs.insert("description".into(), vec![new.clone()]);
+        match dir
+            .write(vec![Write::Add {
+                dn: dn.to_string(),
+                attrs,
+            }])
+            .await
+            .into_iter()
+            .next()
+        {
+            Some(Ok(())) => return Ok(new),
+            Some(Err(e)) if e.code == 68 => {}
+            Some(Err(e)) => return Err(LockError::Failed(format!("cannot create {dn}: {e}"))),
+            None => return Err(LockError::Failed("no answer".into())),
+        }
+    }
+    let sel = crate::live::Selection {
+        base: dn.to_string(),
+        any_object_class: Vec::new(),
+        attrs: vec!["description".into()],
+    };
+    let entries = dir
+        .read(&sel)
+        .await
+        .map_err(|e| LockError::Failed(e.to_string()))?;
+    let current = entries
+        .iter()
+        .find(|e| crate::live::normalize_dn(&e.dn) == crate::live::normalize_dn(dn))
+        .and_then(|e| e.first("description").map(str::to_string));
+    let Some(current) = current else {
+        return Err(LockError::Failed(format!("{dn} holds no lock record")));
+    };
+    let free = match parse_record(&current) {
+        Some((holder, until)) => holder == id || until < now,
+        None => true,
+    };
+    if !free {
+        let (holder, until) = parse_record(&current).expect("parsed above");
+        return Err(LockError::Held {
+            holder,
+            until: until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
+    }
+    cas(dir, dn, &current, &new)
+        .await
+        .map_err(|e| LockError::Failed(format!("another instance took the lock first ({e})")))?;
+    Ok(new)
+}
+
+async fn renew_loop(
+    connect: ConnectOptions,
+    dn: String,
+    id: String,
+    ttl: Duration,
+    fence: Fence,
+    stop: Arc<tokio::sync::Notify>,
+    current: Arc<std::sync::Mutex<String>>,
+) {
+    let every = ttl / 3;
+    let mut held_until = tokio::time::Instant::now() + ttl;
+    loop {
+        tokio::select! {
+            _ = stop.notified() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let old = current.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let renewed = async {
+            let mut dir = Directory::connect(&connect)
+                .await
+                .map_err(|e| e.to_string())?;
+            let r = take(&mut dir, &dn, &id, ttl, Some(&old))
+                .await
+                .map_err(|e| e.to_string());
+            let _ = dir.close().await;
+            r
+        };
+        match tokio::time::timeout(every, renewed).await {
+            Ok(Ok(v)) => {
+                *current.lock().unwrap_or_else(|p| p.into_inner()) = v;
+                held_until = tokio::time::Instant::now() + ttl;
+            }
+            Ok(Err(e)) => {
+                eprintln!("hopthu: cannot renew the writer lock: {e}");
+                if tokio::time::Instant::now() + every >= held_until {
+                    fence.set(false);
+                }
+                if e.contains("another") || e.contains("holds the writer lock") {
+                    fence.set(false);
+                    return;
+                }
+            }
+            Err(_) => {
+                if tokio::time::Instant::now() + every >= held_until {
+                    fence.set(false);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-12-04T05:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let r = record("host/1/abcd", t);
+        assert_eq!(r, "holder host/1/abcd until 2026-12-04T05:00:00Z");
+        assert_eq!(parse_record(&r), Some(("host/1/abcd".into(), t)));
+    }
+}
