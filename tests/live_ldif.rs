@@ -120,6 +120,73 @@ fn a_missing_file_is_an_empty_directory_without_a_base() {
 }
 
 #[test]
+fn an_emptied_file_a_fifo_or_no_path_is_an_error_not_an_empty_directory() {
+    let f = fixture();
+    // hopthu never saves an empty file: one that is empty was emptied by
+    // something else, and reading it as "no mailboxes" would plan to
+    // create them all again over a lost directory.
+    for text in ["", "\n\n  \n"] {
+        fs::write(&f.path, text).unwrap();
+        let err = LdifDirectory::open(&f.path)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(err.contains("empty") && err.contains("backup"), "{err}");
+        assert_eq!(fs::read_to_string(&f.path).unwrap(), text, "left as found");
+    }
+    let fifo = f.path.with_extension("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let err = LdifDirectory::open(&fifo)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+    let err = LdifDirectory::open("").err().expect("refused").to_string();
+    assert!(err.contains("ldif:PATH"), "{err}");
+}
+
+#[test]
+fn a_linked_file_is_followed_and_the_link_kept() {
+    let f = fixture();
+    drop(populated(&f.path));
+    let link = f.path.with_extension("link.ldif");
+    std::os::unix::fs::symlink(&f.path, &link).unwrap();
+    let mut dir = LdifDirectory::open(&link).unwrap();
+    all_ok(&dir.write(vec![add_person("cuong.tv", "Trần Văn Cường")]));
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        fs::read_to_string(&f.path)
+            .unwrap()
+            .contains("uid=cuong.tv")
+    );
+}
+
+#[tokio::test]
+async fn a_url_with_a_password_in_it_is_refused_without_echoing_it() {
+    let err = Directory::connect(&ConnectOptions {
+        url: "ldap://admin:S3cret!pw@127.0.0.1:1".into(),
+        ..ConnectOptions::default()
+    })
+    .await
+    .err()
+    .expect("refused")
+    .to_string();
+    assert!(err.contains("--bind-password-file"), "{err}");
+    assert!(!err.contains("S3cret"), "{err}");
+}
+
+#[test]
 fn the_reconciler_creates_the_base_then_reads_it() {
     let f = fixture();
     let mut dir = populated(&f.path);

@@ -448,6 +448,32 @@ async fn too_many_deletions_are_held_until_approved(kind: Kind) {
     assert_eq!(env.entries().await.len(), 3);
 }
 
+async fn emptying_the_repository_holds_every_deletion(kind: Kind) {
+    // Three mailboxes, fewer than maxDeletesPerRun: an emptied repository
+    // (a wrong path, a bad merge) still deletes nothing until approved.
+    let env = Env::new(kind);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]),
+    )]);
+    env.apply().await;
+    env.set_agencies(&[]);
+    let (plan, report) = env.apply().await;
+    assert_eq!(plan.held.len(), 3);
+    assert_eq!(plan.held_reason.as_deref(), Some("all-managed"));
+    assert_eq!(report.held, 3);
+    assert_eq!(env.entries().await.len(), 3, "nothing deleted while held");
+    let shown = hopthu::render::human(&plan, hopthu::model::Language::En, false);
+    assert!(
+        shown.contains("deletes every mailbox hopthu manages"),
+        "{shown}"
+    );
+    let fp = plan.held_fingerprint.clone().unwrap();
+    let (_, report) = env.apply_approving(Some(fp)).await;
+    assert_eq!(report.failed, 0);
+    assert!(env.entries().await.is_empty());
+}
+
 async fn entries_hopthu_does_not_own_are_never_touched(kind: Kind) {
     let env = Env::new(kind);
     // A mailbox someone made by hand, holding an address the repository wants.
@@ -746,6 +772,7 @@ on_both_backends!(
     lock_and_unlock,
     a_deletion_is_backed_up_first,
     too_many_deletions_are_held_until_approved,
+    emptying_the_repository_holds_every_deletion,
     entries_hopthu_does_not_own_are_never_touched,
     a_refused_operation_is_reported_and_retried,
     a_plan_never_writes,
