@@ -35,6 +35,20 @@ fn stage(mode: &str, root: &Path) {
             }
             assert!(nodes > 0);
         }
+        // Breakdown stages, for finding where validation spends its time.
+        "json" | "schema" => {
+            let v = hopthu::schema::Validators::new();
+            let mut ok = 0usize;
+            for f in &files.agencies {
+                if let hopthu::source::Entry::File(bytes) = &f.entry {
+                    let text = std::str::from_utf8(bytes).expect("utf-8");
+                    let parsed = hopthu::yaml::parse(text);
+                    let json = parsed.root.expect("a document").to_json();
+                    ok += usize::from(mode == "json" || v.agency.is_valid(&json));
+                }
+            }
+            assert!(ok > 0);
+        }
         "validate" => {
             let v = hopthu::schema::Validators::new();
             let o = hopthu::validate::validate(

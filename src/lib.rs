@@ -29,3 +29,9 @@ pub mod validate;
 pub mod webhook;
 pub mod writer_lock;
 pub mod yaml;
+
+/// Validation and planning allocate millions of small strings and free them
+/// together; mimalloc does that several times faster than the system
+/// allocator, on every thread.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -271,28 +271,45 @@ fn fold_char(c: char) -> Result<Piece, NameErrorKind> {
 /// the combining marks after it (text may start with marks and no base).
 /// Yields the 1-based char position of the cluster's first char and its text.
 fn clusters(s: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut starts: Vec<(usize, usize)> = Vec::new(); // (char index, byte index)
-    for (i, (b, c)) in s.char_indices().enumerate() {
-        if i == 0 || !is_combining_mark(c) {
-            starts.push((i, b));
+    let mut chars = s.char_indices().peekable();
+    let mut position = 0;
+    std::iter::from_fn(move || {
+        let (start, first) = chars.next()?;
+        position += 1;
+        let at = position;
+        let mut end = start + first.len_utf8();
+        while let Some(&(b, c)) = chars.peek() {
+            if !is_combining_mark(c) {
+                break;
+            }
+            end = b + c.len_utf8();
+            position += 1;
+            chars.next();
         }
-    }
-    let ends: Vec<usize> = starts
-        .iter()
-        .skip(1)
-        .map(|&(_, b)| b)
-        .chain(std::iter::once(s.len()))
-        .collect();
-    starts
-        .into_iter()
-        .zip(ends)
-        .map(move |((i, b), e)| (i + 1, &s[b..e]))
+        Some((at, &s[start..end]))
+    })
 }
 
 /// Folds one cluster, or finds the character a person should fix: the first
 /// character of the cluster (as written) at which the NFC of the cluster so
 /// far holds a character fold does not accept.
 fn fold_cluster(start: usize, text: &str, out: &mut Vec<Piece>) -> Result<(), NameError> {
+    // One character that no normalization changes (every ASCII character,
+    // and precomposed Vietnamese letters): fold it as it is.
+    let mut it = text.chars();
+    if let (Some(c), None) = (it.next(), it.next())
+        && (c.is_ascii()
+            || unicode_normalization::is_nfc_quick(std::iter::once(c))
+                == unicode_normalization::IsNormalized::Yes)
+    {
+        return match fold_char(c) {
+            Ok(p) => {
+                out.push(p);
+                Ok(())
+            }
+            Err(_) => Err(locate(start, text)),
+        };
+    }
     let before = out.len();
     for c in text.nfc() {
         match fold_char(c) {
@@ -440,30 +457,59 @@ impl std::error::Error for DeriveError {
 }
 
 /// A person's name split the way the regulation reads it.
-struct PersonParts {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonParts {
     /// slug of the given name.
-    given: String,
+    pub given: String,
     /// slugs of the other tokens (never empty strings), in order.
-    others: Vec<String>,
+    pub others: Vec<String>,
+    /// The words `[from, to)` of the name that form the given name.
+    pub given_words: (usize, usize),
 }
 
 impl PersonParts {
-    fn initials(&self) -> String {
+    pub fn initials(&self) -> String {
         self.others
             .iter()
             .filter_map(|t| t.chars().next())
             .collect()
     }
+
+    /// `<given><initials>.<abbr>`.
+    pub fn local(&self, agency_abbr: &str) -> String {
+        format!(
+            "{}{}.{}",
+            self.given,
+            self.initials(),
+            agency_abbr.to_ascii_lowercase()
+        )
+    }
 }
 
 fn person_parts(name: &str, given: Option<&str>) -> Result<PersonParts, DeriveError> {
-    let toks = tokens(name).map_err(|e| match e.kind {
+    let folded = fold(name).map_err(|e| match e.kind {
         NameErrorKind::Empty => DeriveError::EmptyName,
         _ => DeriveError::BadName(e),
     })?;
+    let folded_given = match given {
+        Some(g) => Some(fold(g).map_err(DeriveError::BadGiven)?),
+        None => None,
+    };
+    person_parts_folded(&folded, folded_given.as_deref(), name, given)
+}
+
+/// `person_parts` from `fold(name)` and `fold(given)`, for callers that
+/// have folded them already (the validator folds each name once).
+pub fn person_parts_folded(
+    folded_name: &str,
+    folded_given: Option<&str>,
+    name: &str,
+    given: Option<&str>,
+) -> Result<PersonParts, DeriveError> {
+    let toks: Vec<&str> = folded_name.split(' ').collect();
     let slugs: Vec<String> = toks.iter().map(|t| keep_slug_chars(t)).collect();
     // The tokens [from, to) that form the given name.
-    let (from, to) = match given {
+    let (from, to) = match folded_given {
         None => {
             let last = slugs
                 .iter()
@@ -471,14 +517,13 @@ fn person_parts(name: &str, given: Option<&str>) -> Result<PersonParts, DeriveEr
                 .ok_or(DeriveError::EmptyName)?;
             (last, last + 1)
         }
-        Some(g) => {
-            let folded = fold(g).map_err(DeriveError::BadGiven)?;
+        Some(folded) => {
             let want: Vec<&str> = folded.split(' ').collect();
             let from = toks
                 .windows(want.len())
                 .rposition(|w| w.iter().zip(&want).all(|(a, b)| a == b))
                 .ok_or_else(|| DeriveError::GivenNotFound {
-                    given: g.to_owned(),
+                    given: given.unwrap_or(folded).to_owned(),
                     name: name.to_owned(),
                 })?;
             (from, from + want.len())
@@ -497,6 +542,7 @@ fn person_parts(name: &str, given: Option<&str>) -> Result<PersonParts, DeriveEr
     Ok(PersonParts {
         given: given_slug,
         others,
+        given_words: (from, to),
     })
 }
 
@@ -521,13 +567,7 @@ pub fn person_local(
     given: Option<&str>,
     agency_abbr: &str,
 ) -> Result<String, DeriveError> {
-    let parts = person_parts(name, given)?;
-    Ok(format!(
-        "{}{}.{}",
-        parts.given,
-        parts.initials(),
-        agency_abbr.to_ascii_lowercase()
-    ))
+    Ok(person_parts(name, given)?.local(agency_abbr))
 }
 
 /// Free local parts for a person whose derived address is taken, best first.

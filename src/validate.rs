@@ -76,20 +76,14 @@ struct ExplicitAddress {
     width: usize,
 }
 
-struct Ctx<'a> {
+/// What every file's checks read and none writes: the schemas, and what
+/// `hopthu.yaml` settles.
+struct Shared<'a> {
     validators: &'a Validators,
     agency_schema: Json,
     settings_schema: Json,
-    /// File paths and normalized texts, by index, for source lines.
-    files: Vec<(String, String)>,
-    findings: Vec<Finding>,
-    claims: HashMap<String, Claim>,
-    /// Later claims of an already claimed address: (address, claim).
-    clashes: Vec<(String, Claim)>,
-    explicit: Vec<ExplicitAddress>,
-    agency_codes: HashMap<String, usize>,
-    person_ids: HashMap<String, (usize, u32)>,
-    desired: Vec<DesiredMailbox>,
+    unit_keys: Vec<String>,
+    person_keys: Vec<String>,
     domain: String,
     policy: model::Policy,
     max_quota: Option<u64>,
@@ -97,42 +91,156 @@ struct Ctx<'a> {
     today: NaiveDate,
 }
 
+/// An agency code as a file declares it, for the repository-wide rule.
+struct CodeDecl {
+    code: String,
+    file: usize,
+    pos: Pos,
+    width: usize,
+}
+
+/// The first declaration of a person id in a file.
+struct IdDecl {
+    id: String,
+    file: usize,
+    pointer: String,
+    line: u32,
+    pos: Pos,
+    width: usize,
+}
+
+/// The checks of one file. Files are checked apart (on every core); the
+/// rules that span files run when their results are merged, in file order.
+struct Ctx<'a> {
+    sh: &'a Shared<'a>,
+    /// The index of this file among the repository's files.
+    index: usize,
+    /// The file's path and normalized text, for source lines.
+    file: Option<(String, String)>,
+    findings: Vec<Finding>,
+    /// Addresses and aliases claimed, in order.
+    claims: Vec<(String, Claim)>,
+    explicit: Vec<ExplicitAddress>,
+    agency_code: Option<CodeDecl>,
+    /// Person ids of this file: id -> line of its first declaration.
+    person_ids: FastMap<String, u32>,
+    ids: Vec<IdDecl>,
+    desired: Vec<DesiredMailbox>,
+}
+
+/// What one file's checks leave for the merge.
+struct FileDone {
+    file: (String, String),
+    findings: Vec<Finding>,
+    claims: Vec<(String, Claim)>,
+    explicit: Vec<ExplicitAddress>,
+    agency_code: Option<CodeDecl>,
+    ids: Vec<IdDecl>,
+    desired: Vec<DesiredMailbox>,
+}
+
+/// The whole repository, merged from its files.
+struct Merged {
+    domain: String,
+    files: Vec<(String, String)>,
+    findings: Vec<Finding>,
+    claims: FastMap<String, Claim>,
+    /// Later claims of an already claimed address: (address, claim).
+    clashes: Vec<(String, Claim)>,
+    explicit: Vec<ExplicitAddress>,
+    agency_codes: HashMap<String, usize>,
+    person_ids: FastMap<String, (usize, u32)>,
+    desired: Vec<DesiredMailbox>,
+}
+
+/// A map keyed by the repository's own short strings (addresses, ids),
+/// hashed with FNV-1a: no attacker chooses these keys at scale, and a
+/// hundred thousand of them are hashed on every validation.
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
 pub fn validate(files: &FileSet, validators: &Validators, opts: &Options) -> Outcome {
-    let mut ctx = Ctx {
+    let agency_schema = schema::agency_schema();
+    let mut sh = Shared {
         validators,
-        agency_schema: schema::agency_schema(),
+        unit_keys: schema::allowed_keys(&agency_schema, "/units/0"),
+        person_keys: schema::allowed_keys(&agency_schema, "/people/0"),
+        agency_schema,
         settings_schema: schema::settings_schema(),
-        files: Vec::new(),
-        findings: Vec::new(),
-        claims: HashMap::new(),
-        clashes: Vec::new(),
-        explicit: Vec::new(),
-        agency_codes: HashMap::new(),
-        person_ids: HashMap::new(),
-        desired: Vec::new(),
         domain: String::new(),
         policy: model::Policy::default(),
         max_quota: None,
         default_quota: 0,
         today: opts.today,
     };
-    let settings = ctx.settings(files.settings.as_ref());
+    let (settings, settings_done) = {
+        let mut ctx = Ctx::new(&sh, 0);
+        let settings = ctx.settings(files.settings.as_ref());
+        (settings, ctx.finish())
+    };
     if let Some(s) = &settings {
-        ctx.domain = s.domain.to_ascii_lowercase();
-        ctx.policy = s.policy.clone();
+        sh.domain = s.domain.to_ascii_lowercase();
+        sh.policy = s.policy.clone();
     }
-    ctx.max_quota = model::parse_quota(&ctx.policy.max_quota);
-    ctx.default_quota = model::parse_quota(&ctx.policy.default_quota).unwrap_or(2 << 30);
+    sh.max_quota = model::parse_quota(&sh.policy.max_quota);
+    sh.default_quota = model::parse_quota(&sh.policy.default_quota).unwrap_or(2 << 30);
 
+    // Each agency file is checked on its own, on every core; the rules that
+    // span files run as the results are merged, in file order.
+    let results = check_files(&sh, &files.agencies);
+    let claims: usize = results.iter().map(|(_, r)| r.claims.len()).sum();
+    let mailboxes: usize = results.iter().map(|(_, r)| r.desired.len()).sum();
+    let ids: usize = results.iter().map(|(_, r)| r.ids.len()).sum();
+    let mut merged = Merged {
+        domain: sh.domain.clone(),
+        files: Vec::with_capacity(files.agencies.len() + 1),
+        findings: Vec::new(),
+        claims: HashMap::with_capacity_and_hasher(claims, Default::default()),
+        clashes: Vec::new(),
+        explicit: Vec::new(),
+        agency_codes: HashMap::new(),
+        person_ids: HashMap::with_capacity_and_hasher(ids, Default::default()),
+        desired: Vec::with_capacity(mailboxes + settings_done.desired.len()),
+    };
+    merged.add(settings_done);
     let mut any_agency = false;
-    for file in &files.agencies {
-        any_agency |= ctx.agency_file(file);
+    for (held, done) in results {
+        any_agency |= held;
+        merged.add(done);
     }
     if !any_agency && settings.is_some() && files.agencies.is_empty() {
-        let idx = ctx.add_file("agencies/".into(), String::new());
-        ctx.push(Msg::NoAgencies, idx, Pos::default(), "", 0);
+        let idx = merged.files.len();
+        merged.files.push(("agencies/".into(), String::new()));
+        merged.findings.push(Finding {
+            msg: Msg::NoAgencies,
+            file: idx,
+            pos: Pos::default(),
+            pointer: String::new(),
+            width: 0,
+        });
     }
-    ctx.cross_checks();
+    merged.cross_checks();
+    let ctx = merged;
 
     let lang = opts
         .lang
@@ -180,12 +288,20 @@ pub fn validate(files: &FileSet, validators: &Validators, opts: &Options) -> Out
     crate::diagnostics::sort(&mut diagnostics);
     diagnostics.dedup();
     let mut desired = ctx.desired;
-    desired.sort_by(|a, b| a.key.cmp(&b.key));
+    desired.sort_unstable_by(|a, b| a.key.cmp(&b.key));
     Outcome {
         diagnostics,
         settings,
         desired,
         lang,
+    }
+}
+
+/// Where the value at `pointer` is, and how wide, for a caret.
+fn value_pos(root: &Node, pointer: &str) -> (Pos, usize) {
+    match root.lookup(pointer) {
+        Some((n, _)) => (n.text_pos(), node_width(n)),
+        None => (root.pos, 1),
     }
 }
 
@@ -235,10 +351,225 @@ fn suggest(key: &str, allowed: &[String]) -> Option<String> {
         .map(|(_, a)| a.clone())
 }
 
-impl Ctx<'_> {
+/// Check every agency file, on as many threads as there are cores (and
+/// files); the results come back in file order.
+fn check_files(sh: &Shared<'_>, files: &[SourceFile]) -> Vec<(bool, FileDone)> {
+    let check = |i: usize| {
+        let mut ctx = Ctx::new(sh, i + 1);
+        let held = ctx.agency_file(&files[i]);
+        (held, ctx.finish())
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len());
+    if threads <= 1 {
+        return (0..files.len()).map(check).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, (bool, FileDone))> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= files.len() {
+                            return mine;
+                        }
+                        mine.push((i, check(i)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a file's checks never panic"))
+            .collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+impl Merged {
+    /// Take in one file's results: the rules that span files (unique agency
+    /// codes, person ids and addresses) are checked here, in file order.
+    fn add(&mut self, mut done: FileDone) {
+        let idx = self.files.len();
+        self.files.push(done.file);
+        if let Some(c) = done.agency_code {
+            if let Some(&other) = self.agency_codes.get(&c.code) {
+                let other_file = self.files[other].0.clone();
+                done.findings.push(Finding {
+                    msg: Msg::DuplicateAgencyCode {
+                        code: c.code,
+                        other_file,
+                    },
+                    file: c.file,
+                    pos: c.pos,
+                    pointer: "/code".into(),
+                    width: c.width,
+                });
+            } else {
+                self.agency_codes.insert(c.code, idx);
+            }
+        }
+        // A person id declared in an earlier file: this declaration is
+        // reported, and claims no address and asks for no mailbox.
+        let mut dropped: Vec<String> = Vec::new();
+        for d in done.ids {
+            if let Some(&(other, other_line)) = self.person_ids.get(&d.id) {
+                let other_file = self.files[other].0.clone();
+                dropped.push(desired::person_key(&d.id));
+                done.findings.push(Finding {
+                    msg: Msg::DuplicatePersonId {
+                        id: d.id,
+                        other_file,
+                        other_line,
+                    },
+                    file: d.file,
+                    pos: d.pos,
+                    pointer: d.pointer,
+                    width: d.width,
+                });
+            } else {
+                self.person_ids.insert(d.id, (d.file, d.line));
+            }
+        }
+        if !dropped.is_empty() {
+            let gone = |key: &str| dropped.iter().any(|k| k == key);
+            done.claims.retain(|(_, c)| !gone(&c.key));
+            done.explicit.retain(|e| !gone(&e.key));
+            done.desired.retain(|m| !gone(&m.key));
+        }
+        for (address, claim) in done.claims {
+            match self.claims.entry(address) {
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    self.clashes.push((o.key().clone(), claim));
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(claim);
+                }
+            }
+        }
+        self.findings.append(&mut done.findings);
+        self.explicit.append(&mut done.explicit);
+        self.desired.append(&mut done.desired);
+    }
+}
+
+impl Merged {
+    /// Rules that need the whole repository: unique addresses, and explicit
+    /// addresses that are allowed only when the derived one is taken.
+    fn cross_checks(&mut self) {
+        let clashes = std::mem::take(&mut self.clashes);
+        for (address, claim) in clashes {
+            let first = &self.claims[&address];
+            if first.key == claim.key {
+                continue; // an alias repeating the mailbox's own address
+            }
+            let other_file = self.files[first.file].0.clone();
+            let other_line = first.pos.line;
+            let free = self.free_alternative(&claim);
+            self.push(
+                Msg::AddressTaken {
+                    address: format!("{address}@{}", self.domain),
+                    other_file,
+                    other_line,
+                    free,
+                },
+                claim.file,
+                claim.pos,
+                &claim.pointer,
+                claim.width,
+            );
+        }
+        let explicit = std::mem::take(&mut self.explicit);
+        for e in explicit {
+            let derived_taken = self.claims.get(&e.derived).is_some_and(|c| c.key != e.key);
+            if naming::person_address_conforms(
+                &e.explicit,
+                &e.derived,
+                &e.given_slug,
+                &e.abbr,
+                derived_taken,
+            ) {
+                continue;
+            }
+            self.push(
+                Msg::AddressNotConforming {
+                    address: e.explicit,
+                    expected: e.derived,
+                    legacy: e.legacy,
+                },
+                e.file,
+                e.pos,
+                &e.pointer,
+                e.width,
+            );
+        }
+    }
+
+    /// A free address to suggest for a person whose derived address clashes.
+    fn free_alternative(&self, claim: &Claim) -> Option<String> {
+        let id = claim.key.strip_prefix("person/")?;
+        let m = self.desired.iter().find(|m| m.key == claim.key)?;
+        let _ = id;
+        let given = m.given_name.clone();
+        let taken = |local: &str| self.claims.contains_key(local);
+        naming::person_alternatives(&m.display_name, given.as_deref(), &m.agency_abbr, &taken, 1)
+            .ok()?
+            .into_iter()
+            .next()
+    }
+
+    fn push(&mut self, msg: Msg, file: usize, pos: Pos, pointer: &str, width: usize) {
+        self.findings.push(Finding {
+            msg,
+            file,
+            pos,
+            pointer: pointer.to_string(),
+            width,
+        });
+    }
+}
+
+impl<'a> Ctx<'a> {
+    fn new(sh: &'a Shared<'a>, index: usize) -> Ctx<'a> {
+        Ctx {
+            sh,
+            index,
+            file: None,
+            findings: Vec::new(),
+            claims: Vec::new(),
+            explicit: Vec::new(),
+            agency_code: None,
+            person_ids: FastMap::default(),
+            ids: Vec::new(),
+            desired: Vec::new(),
+        }
+    }
+
+    fn finish(self) -> FileDone {
+        FileDone {
+            file: self.file.unwrap_or_default(),
+            findings: self.findings,
+            claims: self.claims,
+            explicit: self.explicit,
+            agency_code: self.agency_code,
+            ids: self.ids,
+            desired: self.desired,
+        }
+    }
+
+    /// Every file adds itself once, at its own index.
     fn add_file(&mut self, path: String, text: String) -> usize {
-        self.files.push((path, text));
-        self.files.len() - 1
+        debug_assert!(self.file.is_none(), "one file per check");
+        self.file = Some((path, text));
+        self.index
+    }
+
+    fn path(&self) -> String {
+        self.file.as_ref().map(|f| f.0.clone()).unwrap_or_default()
     }
 
     fn push(&mut self, msg: Msg, file: usize, pos: Pos, pointer: &str, width: usize) {
@@ -324,17 +655,17 @@ impl Ctx<'_> {
         };
         let json = root.to_json();
         let validator = if is_agency {
-            &self.validators.agency
+            &self.sh.validators.agency
         } else {
-            &self.validators.settings
+            &self.sh.validators.settings
         };
         if validator.is_valid(&json) {
             return Some((root, json));
         }
         let schema = if is_agency {
-            &self.agency_schema
+            &self.sh.agency_schema
         } else {
-            &self.settings_schema
+            &self.sh.settings_schema
         };
         let mut found = Vec::new();
         for err in validator.iter_errors(&json) {
@@ -593,10 +924,8 @@ impl Ctx<'_> {
         let Ok(agency) = serde_json::from_value::<Agency>(Json::Object(map)) else {
             return true;
         };
-        let unit_keys = schema::allowed_keys(&self.agency_schema, "/units/0");
-        let person_keys = schema::allowed_keys(&self.agency_schema, "/people/0");
-        let units: Vec<Option<Unit>> = decode_list(units, &unit_keys);
-        let people: Vec<Option<Person>> = decode_list(people, &person_keys);
+        let units: Vec<Option<Unit>> = decode_list(units, &self.sh.unit_keys);
+        let people: Vec<Option<Person>> = decode_list(people, &self.sh.person_keys);
         self.check_agency(idx, &root, &agency, &units, &people);
         true
     }
@@ -612,23 +941,13 @@ impl Ctx<'_> {
         if agency.api_version != API_VERSION || agency.kind != "Agency" {
             return;
         }
-        let line = root.lookup("/code").map_or(1, |(n, _)| n.pos.line);
-        if let Some(&other) = self.agency_codes.get(&agency.code) {
-            let other_file = self.files[other].0.clone();
-            self.at(
-                Msg::DuplicateAgencyCode {
-                    code: agency.code.clone(),
-                    other_file,
-                },
-                idx,
-                root,
-                "/code",
-                false,
-            );
-        } else {
-            self.agency_codes.insert(agency.code.clone(), idx);
-        }
-        let _ = line;
+        let (pos, width) = value_pos(root, "/code");
+        self.agency_code = Some(CodeDecl {
+            code: agency.code.clone(),
+            file: idx,
+            pos,
+            width,
+        });
         self.check_org_name(idx, root, "/name", &agency.name);
         for (i, former) in agency.former_abbrs.iter().enumerate() {
             if former.0 == agency.abbr {
@@ -782,7 +1101,7 @@ impl Ctx<'_> {
         self.desired.push(DesiredMailbox {
             key,
             kind,
-            address: format!("{local}@{}", self.domain),
+            address: format!("{local}@{}", self.sh.domain),
             aliases,
             display_name: base.display_name.clone(),
             given_name: None,
@@ -801,7 +1120,7 @@ impl Ctx<'_> {
             status,
             lock,
             quota,
-            file: self.files[idx].0.clone(),
+            file: self.path(),
             pointer: if decl_pointer.is_empty() {
                 String::new()
             } else {
@@ -821,58 +1140,69 @@ impl Ctx<'_> {
     ) {
         let pointer = format!("/people/{i}");
         let key = desired::person_key(&p.id);
-        let id_line = root
-            .lookup(&format!("{pointer}/id"))
-            .map_or(0, |(n, _)| n.pos.line);
+        let id_pointer = format!("{pointer}/id");
+        let (id_pos, id_width) = value_pos(root, &id_pointer);
+        let id_line = root.lookup(&id_pointer).map_or(0, |(n, _)| n.pos.line);
         // A second person with the same id is still checked, but claims no
-        // address and asks for no mailbox.
-        let duplicate = if let Some((other, other_line)) = self.person_ids.get(&p.id).copied() {
-            let other_file = self.files[other].0.clone();
-            self.at(
+        // address and asks for no mailbox. (Ids declared in another file
+        // are compared when the files are merged.)
+        let duplicate = if let Some(&other_line) = self.person_ids.get(&p.id) {
+            let other_file = self.path();
+            self.push(
                 Msg::DuplicatePersonId {
                     id: p.id.clone(),
                     other_file,
                     other_line,
                 },
                 idx,
-                root,
-                &format!("{pointer}/id"),
-                false,
+                id_pos,
+                &id_pointer,
+                id_width,
             );
             true
         } else {
-            self.person_ids.insert(p.id.clone(), (idx, id_line));
+            self.person_ids.insert(p.id.clone(), id_line);
+            self.ids.push(IdDecl {
+                id: p.id.clone(),
+                file: idx,
+                pointer: id_pointer.clone(),
+                line: id_line,
+                pos: id_pos,
+                width: id_width,
+            });
             false
         };
 
-        let name_ok = self.check_person_name(idx, root, &format!("{pointer}/name"), &p.name);
-        let given_ok = match &p.given {
-            Some(g) => {
-                let ok = self.check_person_name(idx, root, &format!("{pointer}/given"), g);
-                if ok && name_ok {
-                    let in_name = !matches!(
-                        naming::given_slug(&p.name, Some(g)),
-                        Err(naming::DeriveError::GivenNotFound { .. })
-                    );
-                    if !in_name {
-                        self.at(
-                            Msg::GivenNotInName {
-                                given: g.clone(),
-                                name: p.name.clone(),
-                            },
-                            idx,
-                            root,
-                            &format!("{pointer}/given"),
-                            false,
-                        );
-                    }
-                    in_name
-                } else {
-                    ok
-                }
-            }
-            None => true,
+        // The name is folded once; every rule below reads that.
+        let name_fold = self.check_person_name(idx, root, &format!("{pointer}/name"), &p.name);
+        let given_fold = match &p.given {
+            Some(g) => self
+                .check_person_name(idx, root, &format!("{pointer}/given"), g)
+                .map(Some),
+            None => Some(None),
         };
+        let parts = match (&name_fold, &given_fold) {
+            (Some(n), Some(g)) => Some(naming::person_parts_folded(
+                n,
+                g.as_deref(),
+                &p.name,
+                p.given.as_deref(),
+            )),
+            _ => None,
+        };
+        if let (Some(g), Some(Err(naming::DeriveError::GivenNotFound { .. }))) = (&p.given, &parts)
+        {
+            self.at(
+                Msg::GivenNotInName {
+                    given: g.clone(),
+                    name: p.name.clone(),
+                },
+                idx,
+                root,
+                &format!("{pointer}/given"),
+                false,
+            );
+        }
         if let Some(unit) = &p.unit
             && !known_units.contains(unit)
         {
@@ -888,29 +1218,26 @@ impl Ctx<'_> {
             );
         }
 
-        let derived = if name_ok && given_ok {
-            match naming::person_local(&p.name, p.given.as_deref(), &agency.abbr) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    self.at(
-                        Msg::NameUnusable(e.to_string()),
-                        idx,
-                        root,
-                        &format!("{pointer}/name"),
-                        false,
-                    );
-                    None
-                }
+        let parts = match parts {
+            Some(Ok(parts)) => Some(parts),
+            Some(Err(naming::DeriveError::GivenNotFound { .. })) | None => None,
+            Some(Err(e)) => {
+                self.at(
+                    Msg::NameUnusable(e.to_string()),
+                    idx,
+                    root,
+                    &format!("{pointer}/name"),
+                    false,
+                );
+                None
             }
-        } else {
-            None
         };
+        let derived = parts.as_ref().map(|x| x.local(&agency.abbr));
         let local = match (&p.address, &derived) {
             _ if duplicate => None,
             (Some(Local(explicit)), Some(derived)) => {
                 if !explicit.eq_ignore_ascii_case(derived) {
-                    let given_slug =
-                        naming::given_slug(&p.name, p.given.as_deref()).unwrap_or_default();
+                    let given_slug = parts.as_ref().map(|x| x.given.clone()).unwrap_or_default();
                     let ap = format!("{pointer}/address");
                     let (pos, width) = match root.lookup(&ap) {
                         Some((n, _)) => (n.text_pos(), node_width(n)),
@@ -952,11 +1279,15 @@ impl Ctx<'_> {
         let quota = self.quota(idx, root, p.quota.as_deref(), &pointer);
         let Some(local) = local else { return };
         let display_name = nfc_clean(&p.name);
-        let (given_name, surname) = split_name(&display_name, p.given.as_deref());
+        let (given_name, surname) = split_name(
+            &display_name,
+            p.given.as_deref(),
+            parts.as_ref().map(|x| x.given_words),
+        );
         self.desired.push(DesiredMailbox {
             key,
             kind: MailboxKind::Person,
-            address: format!("{local}@{}", self.domain),
+            address: format!("{local}@{}", self.sh.domain),
             aliases,
             display_name,
             given_name: Some(given_name),
@@ -970,7 +1301,7 @@ impl Ctx<'_> {
             status,
             lock,
             quota,
-            file: self.files[idx].0.clone(),
+            file: self.path(),
             pointer,
         });
     }
@@ -988,14 +1319,7 @@ impl Ctx<'_> {
             pointer: pointer.to_string(),
             width,
         };
-        match self.claims.entry(address) {
-            std::collections::hash_map::Entry::Occupied(o) => {
-                self.clashes.push((o.key().clone(), claim));
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(claim);
-            }
-        }
+        self.claims.push((address, claim));
     }
 
     fn aliases(
@@ -1016,7 +1340,7 @@ impl Ctx<'_> {
                 root,
                 &format!("{owner_pointer}/aliases/{j}"),
             );
-            out.push(format!("{local}@{}", self.domain));
+            out.push(format!("{local}@{}", self.sh.domain));
         }
         out.sort();
         out.dedup();
@@ -1042,10 +1366,10 @@ impl Ctx<'_> {
             (Status::Locked, Some(lock)) => {
                 let p = format!("{owner}/lock/since");
                 match NaiveDate::parse_from_str(&lock.since, "%Y-%m-%d") {
-                    Ok(since) if since > self.today => {
+                    Ok(since) if since > self.sh.today => {
                         let msg = Msg::LockInFuture {
                             since: lock.since.clone(),
-                            today: self.today.to_string(),
+                            today: self.sh.today.to_string(),
                         };
                         self.at(msg, idx, root, &p, false);
                     }
@@ -1070,7 +1394,7 @@ impl Ctx<'_> {
 
     fn quota(&mut self, idx: usize, root: &Node, quota: Option<&str>, owner: &str) -> u64 {
         let Some(q) = quota else {
-            return self.default_quota;
+            return self.sh.default_quota;
         };
         let p = format!("{owner}/quota");
         match model::parse_quota(q) {
@@ -1079,15 +1403,15 @@ impl Ctx<'_> {
                     value: q.to_string(),
                 };
                 self.at(msg, idx, root, &p, false);
-                self.default_quota
+                self.sh.default_quota
             }
             Some(bytes) => {
-                if let Some(max) = self.max_quota
+                if let Some(max) = self.sh.max_quota
                     && bytes > max
                 {
                     let msg = Msg::QuotaOverMax {
                         value: q.to_string(),
-                        max: self.policy.max_quota.clone(),
+                        max: self.sh.policy.max_quota.clone(),
                     };
                     self.at(msg, idx, root, &p, false);
                 }
@@ -1139,14 +1463,21 @@ impl Ctx<'_> {
     }
 
     /// A person's name must fold: only Vietnamese and ASCII letters.
-    fn check_person_name(&mut self, idx: usize, root: &Node, pointer: &str, name: &str) -> bool {
+    /// Returns the folded name when it is clean (no finding about it).
+    fn check_person_name(
+        &mut self,
+        idx: usize,
+        root: &Node,
+        pointer: &str,
+        name: &str,
+    ) -> Option<String> {
         let clean = self.name_notices(idx, root, pointer, name);
         match naming::fold(name) {
-            Ok(_) => clean,
+            Ok(folded) => clean.then_some(folded),
             Err(err) => {
                 let (pos, width) = self.char_pos(root, pointer, err.position);
                 self.push(Msg::NameChar { err }, idx, pos, pointer, width);
-                false
+                None
             }
         }
     }
@@ -1170,70 +1501,6 @@ impl Ctx<'_> {
             self.push(Msg::NameChar { err }, idx, pos, pointer, width);
         }
     }
-
-    /// Rules that need the whole repository: unique addresses, and explicit
-    /// addresses that are allowed only when the derived one is taken.
-    fn cross_checks(&mut self) {
-        let clashes = std::mem::take(&mut self.clashes);
-        for (address, claim) in clashes {
-            let first = &self.claims[&address];
-            if first.key == claim.key {
-                continue; // an alias repeating the mailbox's own address
-            }
-            let other_file = self.files[first.file].0.clone();
-            let other_line = first.pos.line;
-            let free = self.free_alternative(&claim);
-            self.push(
-                Msg::AddressTaken {
-                    address: format!("{address}@{}", self.domain),
-                    other_file,
-                    other_line,
-                    free,
-                },
-                claim.file,
-                claim.pos,
-                &claim.pointer,
-                claim.width,
-            );
-        }
-        let explicit = std::mem::take(&mut self.explicit);
-        for e in explicit {
-            let derived_taken = self.claims.get(&e.derived).is_some_and(|c| c.key != e.key);
-            if naming::person_address_conforms(
-                &e.explicit,
-                &e.derived,
-                &e.given_slug,
-                &e.abbr,
-                derived_taken,
-            ) {
-                continue;
-            }
-            self.push(
-                Msg::AddressNotConforming {
-                    address: e.explicit,
-                    expected: e.derived,
-                    legacy: e.legacy,
-                },
-                e.file,
-                e.pos,
-                &e.pointer,
-                e.width,
-            );
-        }
-    }
-
-    /// A free address to suggest for a person whose derived address clashes.
-    fn free_alternative(&self, claim: &Claim) -> Option<String> {
-        let id = claim.key.strip_prefix("person/")?;
-        let m = self.desired.iter().find(|m| m.key == claim.key)?;
-        let _ = id;
-        let given = m.given_name.clone();
-        let taken = |local: &str| self.claims.contains_key(local);
-        naming::person_alternatives(&m.display_name, given.as_deref(), &m.agency_abbr, &taken, 1)
-            .ok()?
-            .into_iter()
-            .next()
-    }
 }
 
 /// Punctuation an organisation's name may hold.
@@ -1253,15 +1520,14 @@ fn decode_list<T: serde::de::DeserializeOwned>(
     match list {
         Some(Json::Array(items)) => items
             .into_iter()
-            .map(|v| match serde_json::from_value(v.clone()) {
-                Ok(t) => Some(t),
-                Err(_) => match v {
-                    Json::Object(mut m) => {
-                        m.retain(|k, _| known.iter().any(|a| a == k));
-                        serde_json::from_value(Json::Object(m)).ok()
-                    }
-                    _ => None,
-                },
+            .map(|v| match v {
+                // Unknown keys (already reported) are left out first, so
+                // that the rest of the item is still checked.
+                Json::Object(mut m) => {
+                    m.retain(|k, _| known.iter().any(|a| a == k));
+                    serde_json::from_value(Json::Object(m)).ok()
+                }
+                other => serde_json::from_value(other).ok(),
             })
             .collect(),
         _ => Vec::new(),
@@ -1277,27 +1543,43 @@ fn display_value(v: &Json) -> String {
 
 /// NFC, single spaces, trimmed: the form a name is stored in.
 pub fn nfc_clean(s: &str) -> String {
+    let already =
+        unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes;
+    if already && !s.contains(|c: char| c.is_whitespace() && c != ' ') && !s.contains("  ") {
+        return s.trim().to_string();
+    }
     let nfc: String = s.nfc().collect();
     nfc.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// (given name, the rest) of a display name; with `given` set, those words
 /// (the last run of words that folds equal to it).
-fn split_name(display: &str, given: Option<&str>) -> (String, String) {
+/// `given_words`: the words of the given name when the address rules
+/// found them (the words of the display name are the name's folded tokens).
+fn split_name(
+    display: &str,
+    given: Option<&str>,
+    given_words: Option<(usize, usize)>,
+) -> (String, String) {
     let words: Vec<&str> = display.split(' ').collect();
-    let folded: Vec<String> = words
-        .iter()
-        .map(|w| naming::fold(w).unwrap_or_default())
-        .collect();
-    let (from, to) = match given.and_then(|g| naming::fold(g).ok()) {
-        Some(g) => {
-            let want: Vec<&str> = g.split(' ').collect();
-            folded
-                .windows(want.len())
-                .rposition(|w| w.iter().zip(&want).all(|(a, b)| a == b))
-                .map_or((words.len() - 1, words.len()), |i| (i, i + want.len()))
+    let (from, to) = match given_words.filter(|(_, to)| *to <= words.len()) {
+        Some(range) => range,
+        None => {
+            let folded: Vec<String> = words
+                .iter()
+                .map(|w| naming::fold(w).unwrap_or_default())
+                .collect();
+            match given.and_then(|g| naming::fold(g).ok()) {
+                Some(g) => {
+                    let want: Vec<&str> = g.split(' ').collect();
+                    folded
+                        .windows(want.len())
+                        .rposition(|w| w.iter().zip(&want).all(|(a, b)| a == b))
+                        .map_or((words.len() - 1, words.len()), |i| (i, i + want.len()))
+                }
+                None => (words.len() - 1, words.len()),
+            }
         }
-        None => (words.len() - 1, words.len()),
     };
     let given_name = words[from..to].join(" ");
     let rest: Vec<&str> = words

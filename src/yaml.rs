@@ -497,10 +497,14 @@ impl Node {
             return Some((node, None));
         }
         for raw in pointer.strip_prefix('/')?.split('/') {
-            let token = raw.replace("~1", "/").replace("~0", "~");
+            let token: std::borrow::Cow<'_, str> = if raw.contains('~') {
+                raw.replace("~1", "/").replace("~0", "~").into()
+            } else {
+                raw.into()
+            };
             match &node.value {
                 Value::Map(entries) => {
-                    let (k, v) = entries.iter().find(|(k, _)| k.name == token)?;
+                    let (k, v) = entries.iter().find(|(k, _)| k.name == *token)?;
                     key = Some(k);
                     node = v;
                 }

@@ -278,6 +278,12 @@ fn agency_codes_and_person_ids_are_unique() {
     assert!(find(&o, "E043").message.contains("agencies/a.yaml"));
     let d = find(&o, "E044");
     assert_eq!((d.file.as_str(), d.line), ("agencies/b.yaml", 8));
+    assert_eq!(d.pointer, "/people/0/id");
+    assert!(d.message.contains("agencies/a.yaml"), "{}", d.message);
+    // The second p1 asks for no mailbox: the first keeps the key.
+    let p1: Vec<_> = o.desired.iter().filter(|m| m.key == "person/p1").collect();
+    assert_eq!(p1.len(), 1);
+    assert_eq!(p1[0].address, "annv.skhcn@sonla.gov.vn");
 }
 
 #[test]
