@@ -431,6 +431,22 @@ fn cmd_suggest(a: SuggestArgs<'_>) -> anyhow::Result<ExitCode> {
     let (domain, in_use) = if root.join(hopthu::source::SETTINGS_FILE).exists() {
         let outcome = load(root, lang, today)?;
         shown_lang = outcome.lang;
+        // Files with errors hold addresses the check below cannot see.
+        if !outcome.is_valid() {
+            eprintln!(
+                "{}",
+                match shown_lang {
+                    Language::Vi => format!(
+                        "cảnh báo: kho có {} lỗi (chạy `hopthu validate`); địa chỉ trong những phần bị lỗi có thể không được tính là đã có người dùng",
+                        outcome.errors()
+                    ),
+                    Language::En => format!(
+                        "warning: the repository has {} error(s) (run `hopthu validate`); addresses in the parts with errors may not be counted as taken",
+                        outcome.errors()
+                    ),
+                }
+            );
+        }
         // A typo or a former abbreviation is worth saying, but the address
         // the rules give is still the answer asked for.
         if let Err(e) = hopthu::suggest::check_agency(&outcome.desired, &agency) {

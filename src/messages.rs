@@ -66,9 +66,14 @@ pub enum Msg {
         address: String,
         expected: String,
         legacy: bool,
+        /// A person's address (the rules allow another form when the
+        /// derived one is taken); an agency's or unit's has one form only.
+        person: bool,
     },
     AddressWithDomain {
         local: String,
+        /// Where it is written: `address` or `aliases`.
+        key: &'static str,
     },
     AddressTaken {
         address: String,
@@ -227,6 +232,7 @@ impl Msg {
                     "symlink" => "liên kết tượng trưng (symlink)",
                     "submodule" => "submodule",
                     "yml" => "tệp `.yml`",
+                    "special" => "tệp đặc biệt (FIFO, socket hoặc thiết bị)",
                     _ => "tệp này",
                 }
             ),
@@ -236,6 +242,7 @@ impl Msg {
                     "symlink" => "a symbolic link",
                     "submodule" => "a submodule",
                     "yml" => "a `.yml` file",
+                    "special" => "a special file (a FIFO, a socket or a device)",
                     _ => "this file",
                 }
             ),
@@ -356,6 +363,7 @@ impl Msg {
                     address,
                     expected,
                     legacy,
+                    ..
                 },
                 Vi,
             ) => {
@@ -374,6 +382,7 @@ impl Msg {
                     address,
                     expected,
                     legacy,
+                    ..
                 },
                 En,
             ) => {
@@ -387,10 +396,10 @@ impl Msg {
                     )
                 }
             }
-            (AddressWithDomain { local }, Vi) => {
+            (AddressWithDomain { local, .. }, Vi) => {
                 format!("chỉ ghi phần trước `@`: `{local}`")
             }
-            (AddressWithDomain { local }, En) => {
+            (AddressWithDomain { local, .. }, En) => {
                 format!("write only the part before `@`: `{local}`")
             }
             (
@@ -531,11 +540,17 @@ impl Msg {
             }
             (NameNotNfc, Vi) => "gõ lại tên ở dạng dựng sẵn (NFC), ví dụ bằng Unikey với bảng mã Unicode dựng sẵn".into(),
             (NameNotNfc, En) => "retype the name in composed form (NFC)".into(),
-            (AddressNotConforming { expected, legacy: false, .. }, Vi) => format!(
+            (AddressNotConforming { expected, legacy: false, person: true, .. }, Vi) => format!(
                 "xóa dòng `address` để dùng `{expected}`; nếu địa chỉ đó đã có người dùng, hãy chọn địa chỉ bắt đầu bằng tên gọi và kết thúc bằng tên cơ quan; địa chỉ cũ có từ trước thì thêm `legacy: true`"
             ),
-            (AddressNotConforming { expected, legacy: false, .. }, En) => format!(
+            (AddressNotConforming { expected, legacy: false, person: true, .. }, En) => format!(
                 "remove `address` to use `{expected}`; if that one is taken, pick one that starts with the given name and ends with the agency; an address that predates the rules takes `legacy: true`"
+            ),
+            (AddressNotConforming { expected, legacy: false, person: false, .. }, Vi) => format!(
+                "xóa dòng `address` để dùng `{expected}`; địa chỉ cũ có từ trước thì thêm `legacy: true`"
+            ),
+            (AddressNotConforming { expected, legacy: false, person: false, .. }, En) => format!(
+                "remove `address` to use `{expected}`; an address that predates the rules takes `legacy: true`"
             ),
             (AddressTaken { free: Some(f), .. }, Vi) => format!("dùng địa chỉ còn trống, ví dụ `address: {f}`"),
             (AddressTaken { free: Some(f), .. }, En) => format!("use a free address, for example `address: {f}`"),
@@ -551,11 +566,16 @@ impl Msg {
             (QuotaUnreadable { .. }, En) => "write it like `2GiB`, `500MiB`, `10GB`".into(),
             (GivenNotInName { .. }, Vi) => "`given` phải là (các) chữ có trong `name`, ví dụ `H'Hen` cho `H'Hen Niê`".into(),
             (GivenNotInName { .. }, En) => "`given` must be word(s) of `name`, e.g. `H'Hen` for `H'Hen Niê`".into(),
-            (AddressWithDomain { local }, _) => format!("address: {local}"),
+            (AddressWithDomain { local, key: "aliases" }, _) => format!("- {local}"),
+            (AddressWithDomain { local, .. }, _) => format!("address: {local}"),
             (SettingsMissing, Vi) => "tạo `hopthu.yaml` với `apiVersion: hopthu/v1` và `domain`".into(),
             (SettingsMissing, En) => "create `hopthu.yaml` with `apiVersion: hopthu/v1` and `domain`".into(),
-            (OutsideLayout { .. }, Vi) => "đổi tên thành `.yaml` hoặc chuyển tệp ra khỏi `agencies/`".into(),
-            (OutsideLayout { .. }, En) => "rename it to `.yaml` or move it out of `agencies/`".into(),
+            (OutsideLayout { what: "yml" | "file" }, Vi) => "đổi tên thành `.yaml` hoặc chuyển tệp ra khỏi `agencies/`".into(),
+            (OutsideLayout { what: "yml" | "file" }, En) => "rename it to `.yaml` or move it out of `agencies/`".into(),
+            (OutsideLayout { what: "symlink" }, Vi) => "thay liên kết bằng chính tệp đó (kho chỉ nhận tệp thường)".into(),
+            (OutsideLayout { what: "symlink" }, En) => "replace the link with the file itself (the repository takes regular files only)".into(),
+            (OutsideLayout { .. }, Vi) => "xóa nó khỏi `agencies/`".into(),
+            (OutsideLayout { .. }, En) => "remove it from `agencies/`".into(),
             _ => return None,
         })
     }

@@ -19,6 +19,8 @@ pub enum Entry {
     TooLarge(u64),
     Symlink,
     Submodule,
+    /// A FIFO, a socket or a device: never opened.
+    Special,
     Unreadable(String),
 }
 
@@ -76,6 +78,10 @@ fn read_entry(path: &Path) -> Entry {
     }
     if meta.is_dir() {
         return Entry::Submodule;
+    }
+    // A FIFO, a socket or a device would block the read or never end.
+    if !meta.is_file() {
+        return Entry::Special;
     }
     if meta.len() > MAX_FILE_SIZE {
         return Entry::TooLarge(meta.len());

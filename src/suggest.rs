@@ -53,7 +53,24 @@ impl SuggestError {
     pub fn text(&self, lang: crate::model::Language) -> String {
         use crate::model::Language::{En, Vi};
         match (self, lang) {
-            (SuggestError::Derive(e), _) => e.to_string(),
+            (SuggestError::Derive(e), lang) => {
+                use crate::messages::Msg;
+                use naming::DeriveError as D;
+                match e {
+                    D::BadName(err) | D::BadGiven(err) => {
+                        Msg::NameChar { err: err.clone() }.text(lang)
+                    }
+                    D::GivenNotFound { given, name } => Msg::GivenNotInName {
+                        given: given.clone(),
+                        name: name.clone(),
+                    }
+                    .text(lang),
+                    D::EmptyName => match lang {
+                        Vi => "tên rỗng".into(),
+                        En => "the name is empty".into(),
+                    },
+                }
+            }
             (SuggestError::Invisible { ch, position }, Vi) => format!(
                 "tên có ký tự ẩn hoặc ký tự điều khiển U+{:04X} ở vị trí {position}; hãy gõ lại tên",
                 *ch as u32

@@ -257,7 +257,11 @@ pub fn validate(files: &FileSet, validators: &Validators, opts: &Options) -> Out
     let mut diagnostics: Vec<Diagnostic> = ctx
         .findings
         .iter()
-        .filter(|f| f.msg.is_schema() || !schema_refused.contains(&(f.file, f.pointer.clone())))
+        .filter(|f| {
+            f.msg.is_schema()
+                || f.pointer.is_empty()
+                || !schema_refused.contains(&(f.file, f.pointer.clone()))
+        })
         .map(|f| {
             let (path, text) = &ctx.files[f.file];
             let source_line = (f.pos.line > 0)
@@ -500,6 +504,7 @@ impl Merged {
                     address: e.explicit,
                     expected: e.derived,
                     legacy: e.legacy,
+                    person: true,
                 },
                 e.file,
                 e.pos,
@@ -616,6 +621,7 @@ impl<'a> Ctx<'a> {
             },
             Entry::Symlink => Msg::OutsideLayout { what: "symlink" },
             Entry::Submodule => Msg::OutsideLayout { what: "submodule" },
+            Entry::Special => Msg::OutsideLayout { what: "special" },
             Entry::Unreadable(e) => Msg::ReadFailed(e.clone()),
         };
         let idx = self.add_file(file.path.clone(), String::new());
@@ -707,7 +713,13 @@ impl<'a> Ctx<'a> {
     ) -> Vec<(Msg, String, bool)> {
         use jsonschema::error::ValidationErrorKind as K;
         let instance = err.instance();
-        let field = pointer.rsplit('/').next().unwrap_or("").to_string();
+        // The key a value is written under: a list's key for its items
+        // (`aliases` for `/mailbox/aliases/0`).
+        let field = pointer
+            .rsplit('/')
+            .find(|seg| seg.parse::<usize>().is_err())
+            .unwrap_or("")
+            .to_string();
         match err.kind() {
             K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
                 let allowed = schema::allowed_keys(schema, pointer);
@@ -785,9 +797,15 @@ impl<'a> Ctx<'a> {
                 if kind == FieldKind::Local
                     && let Some((local, _)) = value.split_once('@')
                 {
+                    let key = if pointer.contains("/aliases/") {
+                        "aliases"
+                    } else {
+                        "address"
+                    };
                     return vec![(
                         Msg::AddressWithDomain {
                             local: local.to_string(),
+                            key,
                         },
                         pointer.to_string(),
                         false,
@@ -873,6 +891,23 @@ impl<'a> Ctx<'a> {
         let (idx, text) = self.read_text(file)?;
         let (root, json) = self.parse_and_check(idx, &text, false)?;
         let settings: Settings = serde_json::from_value(json).ok()?;
+        // Mailboxes without a quota get the default: it must fit the maximum.
+        if let (Some(default), Some(max)) = (
+            model::parse_quota(&settings.policy.default_quota),
+            model::parse_quota(&settings.policy.max_quota),
+        ) && default > max
+        {
+            self.at(
+                Msg::QuotaOverMax {
+                    value: settings.policy.default_quota.clone(),
+                    max: settings.policy.max_quota.clone(),
+                },
+                idx,
+                &root,
+                "/policy/defaultQuota",
+                false,
+            );
+        }
         for (pointer, value) in [
             ("/policy/defaultQuota", &settings.policy.default_quota),
             ("/policy/maxQuota", &settings.policy.max_quota),
@@ -1076,6 +1111,7 @@ impl<'a> Ctx<'a> {
                             address: explicit.clone(),
                             expected: derived.to_string(),
                             legacy: m.legacy,
+                            person: false,
                         },
                         idx,
                         root,
@@ -1202,6 +1238,10 @@ impl<'a> Ctx<'a> {
                 &format!("{pointer}/given"),
                 false,
             );
+        }
+        // A title is shown in the directory: the same letters as a name.
+        if let Some(title) = &p.title {
+            self.check_org_name(idx, root, &format!("{pointer}/title"), title);
         }
         if let Some(unit) = &p.unit
             && !known_units.contains(unit)

@@ -247,3 +247,37 @@ fn schema_prints_both_schemas_or_one() {
     .unwrap();
     assert_eq!(stdout(&o), committed);
 }
+
+#[test]
+fn warnings_alone_exit_zero() {
+    let d = repo(&AGENCY.replace(
+        "name: Nguyễn Văn An\n",
+        "name: Nguyễn Văn An\n    address: an.nguyen\n    legacy: true\n",
+    ));
+    let o = hopthu(&["validate", path(&d), "--lang", "en"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains("warning[W040]"), "{out}");
+}
+
+#[test]
+fn suggest_says_when_the_repository_has_errors() {
+    let d = repo(&AGENCY.replace("name: Nguyễn Văn An", "nme: Nguyễn Văn An"));
+    let o = hopthu(&[
+        "suggest",
+        "--agency",
+        "skhcn",
+        "--root",
+        path(&d),
+        "--lang",
+        "en",
+        "Lò Văn Hùng",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o).lines().next(), Some("hunglv.skhcn@sonla.gov.vn"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("1 error(s)") && err.contains("hopthu validate"),
+        "{err}"
+    );
+}

@@ -501,3 +501,193 @@ fn bytes_that_are_not_utf8_are_reported_on_their_line() {
     let d = find(&o, "E002");
     assert_eq!(d.line, 2);
 }
+
+#[test]
+fn unit_codes_are_unique_within_an_agency() {
+    let o = check(&agency(
+        "units:\n  - code: vp\n    abbr: vp\n    name: Văn phòng\n  - code: vp\n    abbr: tc\n    name: Phòng Tổ chức\n",
+    ));
+    let d = find(&o, "E045");
+    assert_eq!((d.line, d.pointer.as_str()), (11, "/units/1/code"));
+}
+
+#[test]
+fn a_lock_on_an_active_mailbox_is_a_warning() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    lock:\n      reason: inactive\n      since: 2026-10-01\n",
+    ));
+    assert_eq!(codes(&o), ["W048"]);
+    assert!(o.is_valid());
+}
+
+#[test]
+fn former_abbreviations_must_not_list_the_current_one() {
+    let o = check(&agency("formerAbbrs: [skhdt, skhcn]\n"));
+    let d = find(&o, "W054");
+    assert_eq!(d.pointer, "/formerAbbrs/1");
+}
+
+#[test]
+fn several_documents_tags_complex_keys_and_deep_nesting_are_refused() {
+    let o = check(&format!("{}---\nkind: Agency\n", agency("")));
+    assert!(codes(&o).contains(&"E014"), "{:?}", codes(&o));
+    let o = check(&agency("units: !custom [a]\n"));
+    assert!(codes(&o).contains(&"E015"), "{:?}", codes(&o));
+    let o = check(&agency("? [a, b]\n: x\n"));
+    assert!(
+        codes(&o).contains(&"E015") || codes(&o).contains(&"E016"),
+        "{:?}",
+        codes(&o)
+    );
+    let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
+    let o = check(&agency(&format!("units: {deep}\n")));
+    assert!(codes(&o).contains(&"E016"), "{:?}", codes(&o));
+    let o = check("");
+    assert!(codes(&o).contains(&"E016"), "{:?}", codes(&o));
+}
+
+#[test]
+fn yaml_errors_are_reported_even_when_a_top_level_key_is_missing() {
+    // No `name`, a duplicate key and an alias: every one is reported.
+    let o = check(
+        "apiVersion: hopthu/v1\nkind: Agency\ncode: \"S01\"\nabbr: skhcn\nabbr: stc\ntype: &t department\nx: *t\n",
+    );
+    let c = codes(&o);
+    for code in ["E021", "E011", "E012"] {
+        assert!(c.contains(&code), "{code} missing from {c:?}");
+    }
+}
+
+#[test]
+fn a_name_no_address_can_be_made_from_is_an_error() {
+    let o = check(&agency("people:\n  - id: p1\n    name: \"- -\"\n"));
+    let d = find(&o, "E033");
+    assert_eq!(d.pointer, "/people/0/name");
+}
+
+#[test]
+fn a_value_of_the_wrong_form_names_its_key_not_its_index() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    aliases: [\"an nguyen\"]\n",
+    ));
+    let d = find(&o, "E024");
+    assert_eq!(d.pointer, "/people/0/aliases/0");
+    assert!(d.message.contains("aliases"), "{}", d.message);
+    assert!(!d.message.contains("`0`"), "{}", d.message);
+}
+
+#[test]
+fn an_alias_written_with_its_domain_gets_a_list_hint() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    aliases: [an@sonla.gov.vn]\n",
+    ));
+    let d = find(&o, "E041");
+    assert_eq!(d.hint.as_deref(), Some("- an"));
+}
+
+#[test]
+fn an_unreadable_quota_and_a_default_over_the_maximum_are_errors() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    quota: 2GiB\n",
+    ));
+    assert!(o.is_valid(), "{:#?}", o.diagnostics);
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    quota: 3 gigs\n",
+    ));
+    // The schema's pattern refuses it (E024) and the rule says no more.
+    assert_eq!(codes(&o), ["E024"]);
+    // A quota the pattern takes but no unit size reads (E050).
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    quota: 99999999999999999999999GiB\n",
+    ));
+    assert_eq!(codes(&o), ["E050"]);
+    let dir = repo(&[
+        (
+            "hopthu.yaml",
+            "apiVersion: hopthu/v1\ndomain: sonla.gov.vn\npolicy:\n  defaultQuota: 80GiB\n  maxQuota: 50GiB\n",
+        ),
+        ("agencies/a.yaml", &agency("")),
+    ]);
+    let o = check_dir(dir.path());
+    let d = find(&o, "E051");
+    assert_eq!(
+        (d.file.as_str(), d.pointer.as_str()),
+        ("hopthu.yaml", "/policy/defaultQuota")
+    );
+}
+
+#[test]
+fn agency_and_unit_addresses_follow_the_rules_too() {
+    let o = check(&agency(
+        "mailbox:\n  address: vanphong.skhcn\nunits:\n  - code: vp\n    abbr: vp\n    name: Văn phòng\n    mailbox:\n      address: vanphong\n      legacy: true\n",
+    ));
+    let e = find(&o, "E040");
+    assert_eq!(e.pointer, "/mailbox/address");
+    assert!(e.message.contains("`skhcn`"), "{}", e.message);
+    assert!(
+        !e.hint.as_deref().unwrap_or("").contains("given"),
+        "{:?}",
+        e.hint
+    );
+    let w = find(&o, "W040");
+    assert_eq!(w.pointer, "/units/0/mailbox/address");
+}
+
+#[test]
+fn look_alike_letters_in_a_title_are_errors() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    title: Giám đốс\n",
+    ));
+    let d = find(&o, "E030");
+    assert_eq!(d.pointer, "/people/0/title");
+}
+
+#[test]
+fn a_fifo_under_agencies_is_refused_without_being_opened() {
+    let dir = repo(&[("hopthu.yaml", SETTINGS), ("agencies/a.yaml", &agency(""))]);
+    let fifo = dir.path().join("agencies/b.yaml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Opening a FIFO for reading would wait for a writer for ever.
+    let o = check_dir(dir.path());
+    let d = find(&o, "E004");
+    assert_eq!(d.file, "agencies/b.yaml");
+    assert!(d.message.contains("special file"), "{}", d.message);
+}
+
+#[test]
+fn the_language_of_hopthu_yaml_is_used_without_lang() {
+    let dir = repo(&[
+        ("hopthu.yaml", SETTINGS),
+        (
+            "agencies/a.yaml",
+            &agency("people:\n  - id: p1\n    nme: x\n"),
+        ),
+    ]);
+    let files = FileSet::read_folder(dir.path()).unwrap();
+    let o = validate(
+        &files,
+        &Validators::new(),
+        &Options {
+            lang: None,
+            today: today(),
+        },
+    );
+    assert_eq!(o.lang, Language::En);
+    assert!(find(&o, "E020").message.starts_with("unknown key"));
+}
+
+#[test]
+fn other_schema_limits_are_reported_at_their_value() {
+    let long = "x".repeat(1001);
+    let o = check(&agency(&format!(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An\n    status: locked\n    lock:\n      reason: inactive\n      since: 2026-10-01\n      note: {long}\n"
+    )));
+    let d = find(&o, "E025");
+    assert_eq!(d.pointer, "/people/0/lock/note");
+}
