@@ -45,6 +45,10 @@ pub struct Report {
     pub held: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup: Option<String>,
+    /// Set when records could not be appended to the audit log (they were
+    /// printed on stderr instead): the run ends in failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_error: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +87,13 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
         (Some(_), None) => return Err(ApplyError::NothingHeld),
         (None, _) => {}
     }
+    // Nothing is written that cannot be logged.
+    opts.audit.check_writable().map_err(|e| {
+        ApplyError::Io(format!(
+            "cannot write the audit log {}: {e}; nothing was written",
+            opts.audit.path.display()
+        ))
+    })?;
     if !work.creates.is_empty() && opts.credentials_out.is_none() {
         return Err(ApplyError::NoCredentialsFile(work.creates.len()));
     }
@@ -130,12 +141,12 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
     // The audit log gets each phase's records in one write, as soon as the
     // phase's results are in.
     let mut logged = 0usize;
-    let flush = |report: &Report, logged: &mut usize| {
+    let flush = |report: &mut Report, logged: &mut usize| {
         let records: Vec<AuditRecord> = report.outcomes[*logged..]
             .iter()
             .map(|o| {
                 AuditRecord::new(
-                    o.action,
+                    o.action.as_str(),
                     &o.key,
                     &o.address,
                     o.from.as_deref(),
@@ -144,33 +155,41 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
                 )
             })
             .collect();
-        opts.audit.append_all(&records);
+        if let Err(e) = opts.audit.append_all(&records) {
+            report.audit_error = Some(e.to_string());
+        }
         *logged = report.outcomes.len();
     };
 
     // 1. The base, the containers, hopthu's own state entry.
     if !work.setup.is_empty() {
         let results = dir.write(work.setup.clone()).await;
+        let records: Vec<AuditRecord> = work
+            .setup
+            .iter()
+            .zip(&results)
+            .map(|(w, r)| {
+                let error = r.as_ref().err().map(|e| e.to_string());
+                AuditRecord::new(
+                    "setup",
+                    w.dn(),
+                    "",
+                    None,
+                    error.as_deref(),
+                    opts.revision.as_deref(),
+                )
+            })
+            .collect();
+        if let Err(e) = opts.audit.append_all(&records) {
+            report.audit_error = Some(e.to_string());
+        }
         if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
             return Err(ApplyError::Setup(e.to_string()));
         }
     }
 
-    // 2. Renames first: they free addresses that creations may take.
-    let renames: Vec<Write> = work.renames.iter().map(|(_, w)| w.clone()).collect();
-    let results = dir.write(renames).await;
-    for ((key, _), r) in work.renames.iter().zip(results) {
-        record(
-            &mut report,
-            key,
-            &[Action::Rename],
-            &r.map_err(|e| e.to_string()),
-        );
-    }
-
-    flush(&report, &mut logged);
-
-    // 3. Deletions, each only after its entry is safely in the backup.
+    // 2. Deletions first, each only after its entry is safely in the backup:
+    //    they free the addresses that renames and creations may take.
     if !deletes.is_empty() {
         // The plan read only what it compares; the backup needs the whole
         // entry, so each one is read again, all of it.
@@ -229,9 +248,68 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
         }
     }
 
-    flush(&report, &mut logged);
+    flush(&mut report, &mut logged);
 
-    // 4. Creations, each with a new password that must be changed at the
+    // 3. Renames, wave by wave: a rename into a DN another renamed entry
+    //    leaves goes after it. A key whose rename failed gets no other
+    //    change: its modify would land on whatever sits at the new DN.
+    let mut failed_renames: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut waves: Vec<u32> = work.renames.iter().map(|(_, _, t)| t.wave).collect();
+    waves.dedup();
+    for wave in waves {
+        let batch: Vec<&(String, Write, crate::plan::RenameTarget)> = work
+            .renames
+            .iter()
+            .filter(|(_, _, t)| t.wave == wave)
+            .collect();
+        let results = dir
+            .write(batch.iter().map(|(_, w, _)| w.clone()).collect())
+            .await;
+        for ((key, _, _), r) in batch.into_iter().zip(results) {
+            if r.is_err() {
+                failed_renames.insert(key.as_str());
+            }
+            record(
+                &mut report,
+                key,
+                &[Action::Rename],
+                &r.map_err(|e| e.to_string()),
+            );
+        }
+    }
+
+    flush(&mut report, &mut logged);
+
+    // 4. Changes to existing mailboxes: attributes, locks, unlocks. They
+    //    come before creations: an old address a mailbox gives up may be
+    //    the address of a new one.
+    let (skipped, modifies): (Vec<&(String, Write)>, Vec<&(String, Write)>) = work
+        .modifies
+        .iter()
+        .partition(|(k, _)| failed_renames.contains(k.as_str()));
+    for (key, _) in skipped {
+        record(
+            &mut report,
+            key,
+            &[Action::Update, Action::Lock, Action::Unlock],
+            &Err("not done: the rename before it failed (retried on the next run)".into()),
+        );
+    }
+    let results = dir
+        .write(modifies.iter().map(|(_, w)| w.clone()).collect())
+        .await;
+    for ((key, _), r) in modifies.into_iter().zip(results) {
+        record(
+            &mut report,
+            key,
+            &[Action::Update, Action::Lock, Action::Unlock],
+            &r.map_err(|e| e.to_string()),
+        );
+    }
+
+    flush(&mut report, &mut logged);
+
+    // 5. Creations, each with a new password that must be changed at the
     //    first login. The password reaches the credentials file before the
     //    entry exists, so a crash never leaves a mailbox whose password is lost.
     if !work.creates.is_empty() {
@@ -241,11 +319,7 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
             let secret = password::generate(&opts.password_policy);
             let mut attrs = spec.attrs.clone();
             let layout = crate::layout::Layout::get(work.layout);
-            attrs.extend(layout.create_extras(
-                &password::ssha(&secret),
-                spec.status,
-                spec.since.as_deref(),
-            ));
+            attrs.extend(layout.create_extras(&password::ssha(&secret), spec.status));
             lines.push_str(&format!("{}\t{}\n", spec.address, secret.expose()));
             writes.push(Write::Add {
                 dn: spec.dn.clone(),
@@ -269,21 +343,7 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
         }
     }
 
-    flush(&report, &mut logged);
-
-    // 5. Changes to existing mailboxes: attributes, locks, unlocks.
-    let modifies: Vec<Write> = work.modifies.iter().map(|(_, w)| w.clone()).collect();
-    let results = dir.write(modifies).await;
-    for ((key, _), r) in work.modifies.iter().zip(results) {
-        record(
-            &mut report,
-            key,
-            &[Action::Update, Action::Lock, Action::Unlock],
-            &r.map_err(|e| e.to_string()),
-        );
-    }
-
-    flush(&report, &mut logged);
+    flush(&mut report, &mut logged);
 
     // 6. How many mailboxes hopthu manages now: a later read that finds
     //    none of them is incomplete, never "everything was deleted".

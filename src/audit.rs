@@ -2,7 +2,6 @@
 //! and never truncated, so what was done to which mailbox, when and from
 //! which revision can always be told.
 
-use crate::plan::Action;
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -11,7 +10,10 @@ use std::path::PathBuf;
 pub struct AuditRecord {
     /// RFC 3339, UTC.
     pub time: String,
-    pub action: Action,
+    /// `create`, `rename`, `update`, `lock`, `unlock`, `delete` (the plan's
+    /// actions), `adopt`, or `setup` (the base, containers and hopthu's
+    /// own records).
+    pub action: String,
     pub key: String,
     pub address: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -26,7 +28,7 @@ pub struct AuditRecord {
 
 impl AuditRecord {
     pub fn new(
-        action: Action,
+        action: &str,
         key: &str,
         address: &str,
         from: Option<&str>,
@@ -35,7 +37,7 @@ impl AuditRecord {
     ) -> AuditRecord {
         AuditRecord {
             time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            action,
+            action: action.to_string(),
             key: key.to_string(),
             address: address.to_string(),
             from: from.map(str::to_string),
@@ -57,16 +59,30 @@ impl AuditLog {
     }
 
     /// Append one record.
-    pub fn append(&self, r: &AuditRecord) {
-        self.append_all(std::slice::from_ref(r));
+    pub fn append(&self, r: &AuditRecord) -> std::io::Result<()> {
+        self.append_all(std::slice::from_ref(r))
+    }
+
+    /// Whether records can be appended, checked before anything is written
+    /// to the directory: an action that cannot be logged is not started.
+    pub fn check_writable(&self) -> std::io::Result<()> {
+        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map(drop)
     }
 
     /// Append records with one write and one sync. A log that cannot be
-    /// written is said loudly on stderr, with the records themselves: the
-    /// actions they describe have already happened.
-    pub fn append_all(&self, records: &[AuditRecord]) {
+    /// written is said loudly on stderr, with the records themselves (the
+    /// actions they describe have already happened), and the error is
+    /// returned so that the run ends in failure.
+    pub fn append_all(&self, records: &[AuditRecord]) -> std::io::Result<()> {
         if records.is_empty() {
-            return;
+            return Ok(());
         }
         let mut text = String::new();
         for r in records {
@@ -76,7 +92,7 @@ impl AuditLog {
             }
         }
         let result = (|| -> std::io::Result<()> {
-            if let Some(parent) = self.path.parent() {
+            if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)?;
             }
             let mut f = std::fs::OpenOptions::new()
@@ -86,12 +102,13 @@ impl AuditLog {
             f.write_all(text.as_bytes())?;
             f.sync_data()
         })();
-        if let Err(e) = result {
+        if let Err(e) = &result {
             eprintln!(
-                "warning: cannot append to the audit log {}: {e}\n{text}",
+                "error: cannot append to the audit log {}: {e}\n{text}",
                 self.path.display()
             );
         }
+        result
     }
 
     /// Every record, oldest first (lines that do not parse are skipped).

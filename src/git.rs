@@ -271,6 +271,20 @@ fn ssh_port(url: &str) -> u16 {
         .unwrap_or(22)
 }
 
+/// The revision a repository folder is at, for the audit log: the commit
+/// of its HEAD, with `-dirty` when files differ from it. None outside git.
+pub fn folder_revision(root: &Path) -> Option<String> {
+    let repo = Repository::discover(root).ok()?;
+    let head = repo.head().ok()?.peel_to_commit().ok()?.id().to_string();
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true).include_ignored(false);
+    let dirty = repo
+        .statuses(Some(&mut opts))
+        .map(|s| !s.is_empty())
+        .unwrap_or(false);
+    Some(if dirty { format!("{head}-dirty") } else { head })
+}
+
 /// What a commit says of itself.
 pub fn commit_info(repo: &Repository, oid: Oid) -> Result<CommitInfo, GitError> {
     let c = repo.find_commit(oid).map_err(|e| GitError::Read {

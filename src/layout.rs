@@ -288,7 +288,7 @@ impl Layout {
     }
 
     /// The values written when a mailbox is created, beyond `to_attrs`.
-    pub fn create_extras(&self, password_hash: &str, status: Status, since: Option<&str>) -> Attrs {
+    pub fn create_extras(&self, password_hash: &str, status: Status) -> Attrs {
         let mut a = Attrs::new();
         a.insert(
             "objectClass".into(),
@@ -322,7 +322,7 @@ impl Layout {
             }
         }
         if status == Status::Locked && self.lock == LockStyle::PwdAccountLockedTime {
-            a.insert("pwdAccountLockedTime".into(), vec![lock_time(since)]);
+            a.insert("pwdAccountLockedTime".into(), vec![LOCKED_FOR_GOOD.into()]);
         }
         a
     }
@@ -350,13 +350,13 @@ impl Layout {
     }
 
     /// Changes that lock an entry: login refused, mail still delivered.
-    pub fn lock_mods(&self, e: &LiveEntry, since: Option<&str>) -> Vec<crate::live::Mod> {
+    pub fn lock_mods(&self, e: &LiveEntry) -> Vec<crate::live::Mod> {
         use crate::live::Mod;
         match self.lock {
             LockStyle::PwdAccountLockedTime => {
                 vec![Mod::Replace(
                     "pwdAccountLockedTime".into(),
-                    vec![lock_time(since)],
+                    vec![LOCKED_FOR_GOOD.into()],
                 )]
             }
             LockStyle::RemoveServices { services } => {
@@ -439,14 +439,11 @@ impl Layout {
     }
 }
 
-/// `since` (YYYY-MM-DD) as a generalized time; a lock with no date is a
-/// lasting lock from the epoch ppolicy reserves for that.
-pub fn lock_time(since: Option<&str>) -> String {
-    match since.and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()) {
-        Some(d) => format!("{}000000Z", d.format("%Y%m%d")),
-        None => "000001010000Z".to_string(),
-    }
-}
+/// The value of `pwdAccountLockedTime` for a lock: ppolicy's lasting,
+/// administrative lock. A dated lock would end by itself wherever the
+/// server's policy has a `pwdLockoutDuration`; this one ends only when hopthu
+/// unlocks. The lock's date stays in the repository (`lock.since`).
+pub const LOCKED_FOR_GOOD: &str = "000001010000Z";
 
 /// Lock reasons have no LDAP attribute of their own; they live in the
 /// desired state and in the audit log.

@@ -178,6 +178,9 @@ enum Command {
         /// Adopt without asking (otherwise only list what would be adopted).
         #[arg(long)]
         yes: bool,
+        /// Folder of the audit log.
+        #[arg(long, default_value = ".hopthu")]
+        state_dir: PathBuf,
         #[arg(long, value_enum)]
         lang: Option<Lang>,
     },
@@ -245,18 +248,28 @@ fn main() -> ExitCode {
             detailed_exitcode,
             lang,
             color,
-        } => runtime().and_then(|rt| {
-            rt.block_on(cmd_plan(
-                &root,
-                &live,
-                format,
-                out.as_deref(),
-                detailed_exitcode,
-                language(lang),
-                use_color(color),
-                today,
-            ))
-        }),
+        } => {
+            let result = runtime().and_then(|rt| {
+                rt.block_on(cmd_plan(
+                    &root,
+                    &live,
+                    format,
+                    out.as_deref(),
+                    detailed_exitcode,
+                    language(lang),
+                    use_color(color),
+                    today,
+                ))
+            });
+            // With --detailed-exitcode, 2 means "changes": an error is 1.
+            match result {
+                Err(e) if detailed_exitcode => {
+                    eprintln!("hopthu: {e:#}");
+                    Ok(ExitCode::from(1))
+                }
+                other => other,
+            }
+        }
         Command::Apply {
             root,
             live,
@@ -285,9 +298,18 @@ fn main() -> ExitCode {
             root,
             live,
             yes,
+            state_dir,
             lang,
-        } => runtime()
-            .and_then(|rt| rt.block_on(cmd_adopt(&root, &live, yes, language(lang), today))),
+        } => runtime().and_then(|rt| {
+            rt.block_on(cmd_adopt(
+                &root,
+                &live,
+                yes,
+                &state_dir,
+                language(lang),
+                today,
+            ))
+        }),
         Command::Generate {
             out,
             people,
@@ -705,6 +727,13 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             );
             return Ok(ExitCode::from(1));
         }
+        // Same inputs, another day: grace periods and dates may differ.
+        if saved.changes != plan.changes || saved.held != plan.held {
+            eprintln!(
+                "hopthu: this plan would not do today what it says (dates in it have passed); make a new plan. Nothing was written."
+            );
+            return Ok(ExitCode::from(1));
+        }
     } else {
         print!("{}", hopthu::render::human(&plan, lang, a.color));
     }
@@ -751,7 +780,7 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         backup_dir: a.state_dir.join("backups"),
         audit: hopthu::audit::AuditLog::new(a.state_dir.join("audit.jsonl")),
         approve_deletes: a.approve_deletes.clone(),
-        revision: None,
+        revision: hopthu::git::folder_revision(&a.root),
         password_policy: settings.policy.password.clone(),
     };
     let report = match hopthu::apply::apply(&mut dir, &plan, &opts).await {
@@ -763,11 +792,13 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     };
     let _ = dir.close().await;
     print!("{}", hopthu::render::report_human(&report, lang));
-    Ok(if report.failed > 0 || !plan.conflicts.is_empty() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(
+        if report.failed > 0 || !plan.conflicts.is_empty() || report.audit_error.is_some() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 fn cmd_generate(opts: hopthu::generate::GenerateOptions) -> anyhow::Result<ExitCode> {
@@ -780,6 +811,7 @@ async fn cmd_adopt(
     root: &Path,
     live: &LiveArgs,
     yes: bool,
+    state_dir: &Path,
     lang: Option<Language>,
     today: chrono::NaiveDate,
 ) -> anyhow::Result<ExitCode> {
@@ -795,6 +827,15 @@ async fn cmd_adopt(
         today,
         hold_all_deletes: false,
     };
+    let audit = hopthu::audit::AuditLog::new(state_dir.join("audit.jsonl"));
+    if yes {
+        audit.check_writable().map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write the audit log {}: {e}; nothing was adopted",
+                audit.path.display()
+            )
+        })?;
+    }
     let result = match hopthu::reconcile::adopt(&outcome.desired, &ps, &target, !yes).await {
         Ok(r) => r,
         Err(e) => {
@@ -803,8 +844,33 @@ async fn cmd_adopt(
         }
     };
     let vi = outcome.lang == Language::Vi;
+    let revision = hopthu::git::folder_revision(root);
+    if yes {
+        let records: Vec<hopthu::audit::AuditRecord> = result
+            .iter()
+            .filter(|(a, _)| a.mismatch.is_none())
+            .map(|(a, err)| {
+                hopthu::audit::AuditRecord::new(
+                    "adopt",
+                    &a.key,
+                    &a.address,
+                    None,
+                    err.as_deref(),
+                    revision.as_deref(),
+                )
+            })
+            .collect();
+        if audit.append_all(&records).is_err() {
+            return Ok(ExitCode::from(1));
+        }
+    }
     let mut failed = 0;
     for (a, err) in &result {
+        if let Some(why) = &a.mismatch {
+            failed += 1;
+            println!("  ✗ {} ({}) {}: {why}", a.address, a.key, a.dn);
+            continue;
+        }
         match err {
             None => println!(
                 "  {} {} ({}) {}",

@@ -143,7 +143,9 @@ impl Plan {
 #[derive(Debug, Clone, Default)]
 pub struct Work {
     pub setup: Vec<Write>,
-    pub renames: Vec<(String, Write)>,
+    /// Renames in waves: a rename into a DN another renamed entry leaves
+    /// goes in a later wave than that one.
+    pub renames: Vec<(String, Write, RenameTarget)>,
     pub deletes: Vec<(String, Write, LiveEntry)>,
     pub creates: Vec<(String, CreateSpec)>,
     pub modifies: Vec<(String, Write)>,
@@ -156,6 +158,13 @@ pub struct Work {
     pub layout: crate::layout::LayoutName,
 }
 
+/// Where a rename goes, and in which wave of renames.
+#[derive(Debug, Clone)]
+pub struct RenameTarget {
+    pub dn: String,
+    pub wave: u32,
+}
+
 /// A create waits for its password, made at apply time and never planned.
 #[derive(Debug, Clone)]
 pub struct CreateSpec {
@@ -163,7 +172,6 @@ pub struct CreateSpec {
     pub attrs: Attrs,
     pub address: String,
     pub status: Status,
-    pub since: Option<String>,
 }
 
 pub struct Input<'a> {
@@ -200,6 +208,14 @@ pub enum PlanError {
         "the live directory returned no mailbox hopthu manages, but its records say {expected} were there: the read looks incomplete (a bind that can read nothing, or a wrong base DN); nothing is written"
     )]
     MissingManaged { expected: usize },
+    #[error(
+        "the live directory holds {managed} mailbox(es) hopthu manages, but not hopthu's records at {state_dn}: the base DN {base} is not the one hopthu manages (check `directory.baseDN` or --base-dn); nothing is written"
+    )]
+    WrongBase {
+        managed: usize,
+        state_dn: String,
+        base: String,
+    },
 }
 
 pub use crate::live::normalize_dn;
@@ -381,6 +397,17 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
             expected: expected_managed,
         });
     }
+    // hopthu writes its records before its first mailbox: mailboxes of its
+    // own without them under this base mean the base is not the one it
+    // manages (a parent or a child of it), and a plan from here would copy
+    // or move everything.
+    if state.is_none() && !managed.is_empty() {
+        return Err(PlanError::WrongBase {
+            managed: managed.len(),
+            state_dn,
+            base: base.to_string(),
+        });
+    }
 
     let mut work = Work {
         state_dn: state_dn.clone(),
@@ -445,6 +472,15 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
         });
     }
     let desired_keys: HashSet<&str> = input.desired.iter().map(|m| m.key.as_str()).collect();
+    // Every address the desired state gives out: an old address kept for a
+    // grace period yields to a mailbox that is now given it.
+    let wanted: HashSet<&str> = input
+        .desired
+        .iter()
+        .flat_map(|m| {
+            std::iter::once(m.address.as_str()).chain(m.aliases.iter().map(String::as_str))
+        })
+        .collect();
     let grace_until = input.today + chrono::Duration::days(i64::from(input.grace_days));
 
     // Each desired mailbox is compared on its own: the work is split over
@@ -460,7 +496,8 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
             .map(|ms| {
                 let managed = &managed;
                 let foreign = &foreign;
-                scope.spawn(move || plan_chunk(input, ms, managed, foreign, grace_until))
+                let wanted = &wanted;
+                scope.spawn(move || plan_chunk(input, ms, managed, foreign, wanted, grace_until))
             })
             .collect();
         handles
@@ -526,6 +563,8 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
         }
     }
 
+    order_moves(&managed, &mut work, &mut changes, &mut conflicts);
+
     changes.sort_by(|a, b| (order(a.action), &a.key).cmp(&(order(b.action), &b.key)));
     let summary = Summary::count(&changes);
     work.managed_after = managed.len() + work.creates.len() - work.deletes.len();
@@ -560,6 +599,7 @@ fn plan_chunk(
     desired: &[DesiredMailbox],
     managed: &HashMap<&str, &LiveEntry>,
     foreign: &HashMap<String, &LiveEntry>,
+    wanted: &HashSet<&str>,
     grace_until: NaiveDate,
 ) -> Part {
     let layout = input.layout;
@@ -607,32 +647,198 @@ fn plan_chunk(
                         attrs,
                         address: m.address.clone(),
                         status: m.status,
-                        since: m.lock.as_ref().map(|l| l.since.clone()),
                     },
                 ));
             }
-            Some(e) => diff_existing(input, m, e, grace_until, changes, work),
+            Some(e) => diff_existing(input, m, e, wanted, grace_until, changes, work),
         }
     }
 
     part
 }
 
+/// The order the apply carries actions out in, and plans show them in:
+/// deletions free addresses, renames move into them, changes drop old
+/// addresses that new mailboxes take, creations come last.
 fn order(a: Action) -> u8 {
     match a {
-        Action::Rename => 0,
-        Action::Delete => 1,
-        Action::Create => 2,
-        Action::Update => 3,
-        Action::Lock => 4,
-        Action::Unlock => 5,
+        Action::Delete => 0,
+        Action::Rename => 1,
+        Action::Update => 2,
+        Action::Lock => 3,
+        Action::Unlock => 4,
+        Action::Create => 5,
     }
+}
+
+/// Creations and renames go to DNs that other mailboxes of hopthu's may
+/// hold now. Each one is checked against the entry there:
+/// - deleted in this plan: the deletion goes first, nothing to do;
+/// - renamed away in this plan: this rename waits for that one (waves);
+/// - staying (its deletion is held, or it keeps the address): the action
+///   waits, reported as a conflict, with every other action on its key;
+/// - mailboxes that swap addresses: reported, never half done.
+fn order_moves(
+    managed: &HashMap<&str, &LiveEntry>,
+    work: &mut Work,
+    changes: &mut Vec<Change>,
+    conflicts: &mut Vec<Conflict>,
+) {
+    if work.renames.is_empty() && work.creates.is_empty() {
+        return;
+    }
+    let occupant: HashMap<String, &str> = managed
+        .iter()
+        .map(|(k, e)| (normalize_dn(&e.dn), *k))
+        .collect();
+    let deleted: HashSet<&str> = work.deletes.iter().map(|(k, _, _)| k.as_str()).collect();
+    let held: HashMap<&str, ()> = work
+        .held_deletes
+        .iter()
+        .map(|(k, _, _)| (k.as_str(), ()))
+        .collect();
+    let renaming: HashMap<String, String> = work
+        .renames
+        .iter()
+        .map(|(k, _, t)| (k.clone(), normalize_dn(&t.dn)))
+        .collect();
+    // Who is in the way of whom: key -> the key holding its target now.
+    let mut waits_for: HashMap<String, String> = HashMap::new();
+    let mut blocked: Vec<(String, String, String)> = Vec::new(); // (key, holder, why)
+    let targets = work
+        .renames
+        .iter()
+        .map(|(k, _, t)| (k.clone(), normalize_dn(&t.dn)))
+        .chain(
+            work.creates
+                .iter()
+                .map(|(k, c)| (k.clone(), normalize_dn(&c.dn))),
+        )
+        .collect::<Vec<_>>();
+    for (key, target) in targets {
+        let Some(&holder) = occupant.get(&target) else {
+            continue;
+        };
+        if holder == key || deleted.contains(holder) {
+            continue;
+        }
+        if renaming.contains_key(holder) {
+            waits_for.insert(key, holder.to_string());
+        } else if held.contains_key(holder) {
+            blocked.push((
+                key,
+                holder.to_string(),
+                "its deletion is held for approval".into(),
+            ));
+        } else {
+            blocked.push((key, holder.to_string(), "it keeps this address".into()));
+        }
+    }
+    // Waves: one more than the rename waited for; a cycle is a swap.
+    let mut wave: HashMap<String, u32> = HashMap::new();
+    for (key, _) in &renaming {
+        let mut chain = vec![key.clone()];
+        let mut cur = key.clone();
+        let found = loop {
+            if let Some(&w) = wave.get(&cur) {
+                break Some(w);
+            }
+            match waits_for.get(&cur) {
+                None => break Some(0),
+                Some(next) if chain.contains(next) => break None,
+                Some(next) => {
+                    chain.push(next.clone());
+                    cur = next.clone();
+                }
+            }
+        };
+        match found {
+            Some(mut w) => {
+                // `cur` has wave w; every key before it in the chain waits
+                // for the one after it.
+                let stop = chain
+                    .iter()
+                    .position(|k| *k == cur)
+                    .unwrap_or(chain.len() - 1);
+                wave.insert(cur.clone(), w);
+                for k in chain[..stop].iter().rev() {
+                    w += 1;
+                    wave.insert(k.clone(), w);
+                }
+            }
+            None => {
+                for k in &chain {
+                    if !blocked.iter().any(|(b, _, _)| b == k) {
+                        let holder = waits_for.get(k).cloned().unwrap_or_default();
+                        blocked.push((
+                            k.clone(),
+                            holder,
+                            "the two mailboxes swap addresses; give one of them a new address first, then the other its address in a second change".into(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // A create into a DN a renamed entry leaves waits for nothing: creations
+    // come after every rename. A create or rename whose holder is blocked
+    // itself cannot go either.
+    loop {
+        let more: Vec<(String, String, String)> = waits_for
+            .iter()
+            .filter(|(k, h)| {
+                blocked.iter().any(|(b, _, _)| b == *h) && !blocked.iter().any(|(b, _, _)| b == *k)
+            })
+            .map(|(k, h)| {
+                (
+                    k.clone(),
+                    h.clone(),
+                    "the mailbox in the way cannot move yet".into(),
+                )
+            })
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        blocked.extend(more);
+    }
+    for (k, _, t) in work.renames.iter_mut() {
+        t.wave = wave.get(k).copied().unwrap_or(0);
+    }
+    if blocked.is_empty() {
+        work.renames.sort_by_key(|(_, _, t)| t.wave);
+        return;
+    }
+    let is_blocked = |k: &str| blocked.iter().any(|(b, _, _)| b == k);
+    for (key, holder, why) in &blocked {
+        let address = changes
+            .iter()
+            .find(|c| c.key == *key && matches!(c.action, Action::Create | Action::Rename))
+            .map(|c| c.address.clone())
+            .unwrap_or_default();
+        let dn = managed
+            .get(holder.as_str())
+            .map(|e| e.dn.clone())
+            .unwrap_or_default();
+        conflicts.push(Conflict {
+            key: key.clone(),
+            address,
+            dn,
+            reason: format!("the mailbox {holder} holds this address now: {why}; nothing is done for this mailbox until then"),
+        });
+    }
+    changes.retain(|c| !(is_blocked(&c.key) && c.action != Action::Delete));
+    work.renames.retain(|(k, _, _)| !is_blocked(k));
+    work.creates.retain(|(k, _)| !is_blocked(k));
+    work.modifies.retain(|(k, _)| !is_blocked(k));
+    work.renames.sort_by_key(|(_, _, t)| t.wave);
 }
 
 fn diff_existing(
     input: &Input<'_>,
     m: &DesiredMailbox,
     e: &LiveEntry,
+    wanted: &HashSet<&str>,
     grace_until: NaiveDate,
     changes: &mut Vec<Change>,
     work: &mut Work,
@@ -643,13 +849,17 @@ fn diff_existing(
 
     // Aliases: the declared ones, the old addresses still in their grace
     // period, and the old address of a rename made now.
+    let ours = |a: &str| a == m.address || m.aliases.iter().any(|x| x == a);
+    let given_out = |a: &str| !ours(a) && wanted.contains(a);
     let mut graces: Vec<(String, NaiveDate)> = grace_records(e)
         .into_iter()
-        .filter(|(a, until)| *until >= input.today && *a != m.address)
+        .filter(|(a, until)| *until >= input.today && *a != m.address && !given_out(a))
         .collect();
     if renamed && !live_addr.is_empty() {
         graces.retain(|(a, _)| *a != live_addr);
-        graces.push((live_addr.clone(), grace_until));
+        if !given_out(&live_addr) {
+            graces.push((live_addr.clone(), grace_until));
+        }
     }
     graces.sort();
     let mut aliases: Vec<String> = m.aliases.clone();
@@ -714,6 +924,10 @@ fn diff_existing(
                 new_rdn: new_rdn.clone(),
                 new_superior: superior,
             },
+            RenameTarget {
+                dn: want_dn.clone(),
+                wave: 0,
+            },
         ));
         dn = want_dn.clone();
         if !renamed {
@@ -742,7 +956,6 @@ fn diff_existing(
         });
     }
     let locked_now = layout.is_locked(e);
-    let since = m.lock.as_ref().map(|l| l.since.as_str());
     match (m.status, locked_now) {
         (Status::Locked, false) => {
             let mut a = BTreeMap::new();
@@ -760,7 +973,7 @@ fn diff_existing(
                 from: None,
                 attributes: a,
             });
-            mods.extend(layout.lock_mods(e, since));
+            mods.extend(layout.lock_mods(e));
         }
         (Status::Active, true) => {
             changes.push(Change {
@@ -828,6 +1041,9 @@ pub struct Adoption {
     pub uuid: String,
     /// Already in hopthu's records (an earlier adoption that did not finish).
     pub recorded: bool,
+    /// Why the entry is not taken over although its address matches: its
+    /// name is someone else's.
+    pub mismatch: Option<String>,
 }
 
 /// What `hopthu adopt` would take over, and the writes that do it.
@@ -879,6 +1095,30 @@ pub fn adoptions(input: &Input<'_>, live: &Live) -> (Vec<Adoption>, Vec<Write>) 
         let Some(uuid) = e.first("entryUUID") else {
             continue;
         };
+        // The address is not enough: the name must be the same person's or
+        // office's (compared without diacritics, case or spacing).
+        let same = |a: &str, b: &str| match (crate::naming::fold(a), crate::naming::fold(b)) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => a.trim().eq_ignore_ascii_case(b.trim()),
+        };
+        let names: Vec<&str> = ["cn", "displayName"]
+            .iter()
+            .flat_map(|k| e.get(k).iter().map(String::as_str))
+            .collect();
+        if !names.is_empty() && !names.iter().any(|n| same(n, &m.display_name)) {
+            found.push(Adoption {
+                key: m.key.clone(),
+                address: m.address.clone(),
+                dn: e.dn.clone(),
+                uuid: uuid.to_string(),
+                recorded: false,
+                mismatch: Some(format!(
+                    "the name in the directory is \"{}\", the repository says \"{}\"; correct one of them first",
+                    names[0], m.display_name
+                )),
+            });
+            continue;
+        }
         let mut mods = Vec::new();
         if !e
             .get("objectClass")
@@ -898,6 +1138,7 @@ pub fn adoptions(input: &Input<'_>, live: &Live) -> (Vec<Adoption>, Vec<Write>) 
             dn: e.dn.clone(),
             uuid: uuid.to_string(),
             recorded: adopted.contains(&uuid.to_ascii_lowercase()),
+            mismatch: None,
         });
     }
     (found, writes)

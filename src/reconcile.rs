@@ -133,7 +133,7 @@ pub async fn plan_with_progress(
         max_deletes: ps.settings.policy.max_deletes_per_run as usize,
         grace_days: ps.settings.policy.rename_grace_days,
         identity: &identity,
-        may_create_base: target.is_file(),
+        may_create_base: dir.holds_nothing(),
         hold_all_deletes: ps.hold_all_deletes,
         today: ps.today,
     };
@@ -175,9 +175,17 @@ pub async fn adopt(
         today: ps.today,
     };
     let (found, writes) = plan::adoptions(&input, &live);
+    // Entries whose name is not the repository's are listed, never taken.
+    let (found, refused): (Vec<plan::Adoption>, Vec<plan::Adoption>) =
+        found.into_iter().partition(|a| a.mismatch.is_none());
+    let refused = refused.into_iter().map(|a| (a, None));
     if dry_run || found.is_empty() {
         dir.close().await?;
-        return Ok(found.into_iter().map(|a| (a, None)).collect());
+        return Ok(found
+            .into_iter()
+            .map(|a| (a, None))
+            .chain(refused)
+            .collect());
     }
     // The record first: an entry whose key is set is hopthu's only once
     // its entryUUID is in the records, so a crash in between adopts nothing.
@@ -216,5 +224,6 @@ pub async fn adopt(
         .into_iter()
         .zip(results)
         .map(|(a, r)| (a, r.err().map(|e| e.to_string())))
+        .chain(refused)
         .collect())
 }

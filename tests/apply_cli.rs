@@ -9,10 +9,14 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn hopthu(args: &[&str], cwd: &Path) -> Output {
+    hopthu_on("2026-12-03", args, cwd)
+}
+
+fn hopthu_on(day: &str, args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hopthu"))
         .args(args)
         .current_dir(cwd)
-        .env("HOPTHU_TODAY", "2026-12-03")
+        .env("HOPTHU_TODAY", day)
         .env("NO_COLOR", "1")
         .env_remove("HOPTHU_BIND_PASSWORD")
         .output()
@@ -219,6 +223,10 @@ fn a_run_killed_half_way_is_completed_by_the_next_run() {
         .ldapsearch("(hopthuKey=*)", &["dn"])
         .matches("dn: ")
         .count();
+    assert!(
+        partial > 0 && partial < 2780,
+        "the kill must land mid-run: {partial} made"
+    );
     let second = hopthu(&args, t);
     assert_eq!(second.status.code(), Some(0), "{}", text(&second));
     let total = s
@@ -241,4 +249,163 @@ fn a_run_killed_half_way_is_completed_by_the_next_run() {
         t,
     );
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+}
+
+#[test]
+fn with_detailed_exitcode_an_error_is_one_never_two() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let live = format!("ldif:{}", t.join("live.ldif").display());
+    // A repository that is not there.
+    let o = hopthu(
+        &[
+            "plan",
+            "/nonexistent/repo",
+            "--live",
+            &live,
+            "--detailed-exitcode",
+        ],
+        t,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // A plan file that cannot be written.
+    let o = hopthu(
+        &[
+            "plan",
+            &reference(),
+            "--live",
+            &live,
+            "--out",
+            "/nonexistent/dir/plan.json",
+            "--detailed-exitcode",
+        ],
+        t,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // Without the flag, a missing repository is a usage error (2).
+    let o = hopthu(&["plan", "/nonexistent/repo", "--live", &live], t);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn a_saved_plan_is_refused_on_a_day_it_would_do_something_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let repo = t.join("repo");
+    copy_dir(Path::new(&reference()), &repo);
+    let r = repo.display().to_string();
+    let live = format!("ldif:{}", t.join("live.ldif").display());
+    let base = ["--live", &live, "--credentials-out", "c.tsv", "--yes"];
+    let o = hopthu(&[&["apply", &r][..], &base[..]].concat(), t);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The agency's own address changes: a rename, whose old address keeps
+    // delivering until a date counted from the day of the apply.
+    let f = repo.join("agencies/departments/skhcn.yaml");
+    let changed = std::fs::read_to_string(&f).unwrap().replacen(
+        "  status: active\n",
+        "  status: active\n  address: vanthu.skhcn\n  legacy: true\n",
+        1,
+    );
+    std::fs::write(&f, changed).unwrap();
+    let o = hopthu_on(
+        "2026-12-03",
+        &["plan", &r, "--live", &live, "--out", "plan.json"],
+        t,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = hopthu_on(
+        "2026-12-05",
+        &[&["apply", &r, "--plan", "plan.json"][..], &base[..]].concat(),
+        t,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("would not do today"), "{}", text(&o));
+    let o = hopthu_on(
+        "2026-12-03",
+        &[&["apply", &r, "--plan", "plan.json"][..], &base[..]].concat(),
+        t,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn nothing_is_written_when_the_audit_log_cannot_be_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    // The state folder is a file: no log can be kept there.
+    std::fs::write(t.join("state"), "not a folder").unwrap();
+    let live = format!("ldif:{}", t.join("live.ldif").display());
+    let o = hopthu(
+        &[
+            "apply",
+            &reference(),
+            "--live",
+            &live,
+            "--yes",
+            "--credentials-out",
+            "c.tsv",
+            "--state-dir",
+            "state",
+        ],
+        t,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("audit log"), "{}", text(&o));
+    assert!(!t.join("live.ldif").exists());
+    assert!(!t.join("c.tsv").exists());
+}
+
+#[test]
+fn the_audit_log_names_the_setup_and_the_revision_of_a_git_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let repo = t.join("repo");
+    copy_dir(Path::new(&reference()), &repo);
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("GIT_AUTHOR_NAME", "Văn thư")
+            .env("GIT_AUTHOR_EMAIL", "vanthu@sonla.gov.vn")
+            .env("GIT_COMMITTER_NAME", "Văn thư")
+            .env("GIT_COMMITTER_EMAIL", "vanthu@sonla.gov.vn")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "Danh bạ ban đầu"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    let live = format!("ldif:{}", t.join("live.ldif").display());
+    let r = repo.display().to_string();
+    let o = hopthu(
+        &[
+            "apply",
+            &r,
+            "--live",
+            &live,
+            "--yes",
+            "--credentials-out",
+            "c.tsv",
+        ],
+        t,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let log = std::fs::read_to_string(t.join(".hopthu/audit.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(records.iter().any(|r| r["action"] == "setup"));
+    assert_eq!(
+        records.iter().filter(|r| r["action"] == "create").count(),
+        2780
+    );
+    assert!(
+        records.iter().all(|r| r["revision"] == head.as_str()),
+        "{}",
+        &log[..300]
+    );
 }

@@ -185,3 +185,100 @@ async fn no_managed_mailboxes_where_the_records_expect_some_is_an_error() {
     let err = plan(&o, service(&s), None).await.unwrap_err();
     assert!(err.to_string().contains("6"), "{err}");
 }
+
+#[path = "support/faults.rs"]
+mod faults;
+
+/// How many entries the server holds, counted as its administrator.
+fn entries(s: &Slapd) -> usize {
+    s.ldapsearch("(objectClass=*)", &["dn"])
+        .matches("dn: ")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_dropped_mid_read_stops_the_plan_and_the_apply() {
+    let (tmp, o) = repo(3);
+    let mut seed = String::new();
+    for i in 0..2000 {
+        seed.push_str(&format!(
+            "dn: uid=u{i},{}\nobjectClass: inetOrgPerson\ncn: U{i}\nsn: U\nuid: u{i}\nmail: u{i}@sonla.gov.vn\n\n",
+            slapd::PEOPLE_DN
+        ));
+    }
+    let s = Slapd::start_with(SlapdOptions {
+        seed_ldif: seed,
+        ..SlapdOptions::default()
+    });
+    let before = entries(&s);
+    // The plan, through a connection cut after a page or two of answers.
+    let url = faults::cutting_proxy(s.port(), 120_000).await;
+    let err = plan(&o, ConnectOptions { url, ..service(&s) }, None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("stopped after"), "{err}");
+    // The command an operator runs: exit 1, and not one write.
+    let url = faults::cutting_proxy(s.port(), 120_000).await;
+    std::fs::write(tmp.path().join("bind"), s.service_password()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hopthu"))
+        .args(["apply", tmp.path().to_str().unwrap(), "--live", &url])
+        .args(["--bind-dn", s.service_dn(), "--bind-password-file"])
+        .arg(tmp.path().join("bind"))
+        .args(["--yes", "--credentials-out"])
+        .arg(tmp.path().join("c.tsv"))
+        .arg("--state-dir")
+        .arg(tmp.path().join("state"))
+        .env("HOPTHU_TODAY", "2026-12-03")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("stopped after"), "{text}");
+    assert_eq!(entries(&s), before, "nothing written");
+    assert!(!tmp.path().join("c.tsv").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_limit_hit_mid_read_stops_the_plan() {
+    use faults::tlv;
+    let (_tmp, o) = repo(3);
+    // One entry, then "time limit exceeded" (3): a server under load that
+    // gave up part way.
+    let url = faults::fake_server(|id| {
+        let attrs = tlv(
+            0x30,
+            &tlv(
+                0x30,
+                &[
+                    tlv(0x04, b"objectClass"),
+                    tlv(0x31, &tlv(0x04, b"inetOrgPerson")),
+                ]
+                .concat(),
+            ),
+        );
+        let entry = tlv(
+            0x64,
+            &[tlv(0x04, b"uid=u1,ou=people,dc=sonla,dc=gov,dc=vn"), attrs].concat(),
+        );
+        let done = tlv(0x65, &[0x0a, 1, 3, 4, 0, 4, 0]);
+        [
+            tlv(0x30, &[&[2, 1, id][..], &entry].concat()),
+            tlv(0x30, &[&[2, 1, id][..], &done].concat()),
+        ]
+        .concat()
+    })
+    .await;
+    let connect = ConnectOptions {
+        url,
+        bind_dn: Some("cn=hopthu,ou=system,dc=sonla,dc=gov,dc=vn".into()),
+        bind_password: Some("x-pass".into()),
+        ..ConnectOptions::default()
+    };
+    let err = plan(&o, connect, None).await.unwrap_err();
+    assert!(matches!(err, ReconcileError::Directory(_)), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("incomplete") && text.contains("timeLimitExceeded"),
+        "{text}"
+    );
+}

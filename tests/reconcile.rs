@@ -106,9 +106,14 @@ impl Env {
     }
 
     pub async fn plan(&self) -> Result<(Plan, Directory), ReconcileError> {
+        self.plan_at(None).await
+    }
+
+    /// A plan with `--base-dn`.
+    pub async fn plan_at(&self, base: Option<String>) -> Result<(Plan, Directory), ReconcileError> {
         let o = self.desired();
         let settings = o.settings.clone().unwrap();
-        let target = Target::new(&settings, self.connect(), None);
+        let target = Target::new(&settings, self.connect(), base);
         reconcile::plan_against(
             &o.desired,
             &PlanSettings {
@@ -360,6 +365,18 @@ async fn lock_and_unlock(kind: Kind) {
         "a.yaml",
         agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &locked),
     )]);
+    let password = env
+        .credentials()
+        .into_iter()
+        .find(|(a, _)| a == "annv.skhcn@sonla.gov.vn")
+        .expect("the initial password")
+        .1;
+    if let Some(slapd) = &env.slapd {
+        let dn = env.entry("annv.skhcn@sonla.gov.vn").await.unwrap().dn;
+        // Before the lock: the password works, and must be changed first.
+        let (bind, search) = login(&slapd.url(), &dn, &password).await;
+        assert_eq!((bind, search), (0, Some(50)));
+    }
     let (plan, report) = env.apply().await;
     assert_eq!(count(&plan, Action::Lock), 1, "{:#?}", plan.changes);
     assert_eq!(report.failed, 0);
@@ -367,7 +384,19 @@ async fn lock_and_unlock(kind: Kind) {
         .entry("annv.skhcn@sonla.gov.vn")
         .await
         .expect("a locked mailbox is still found by its address");
-    assert_eq!(e.first("pwdAccountLockedTime"), Some("20261001000000Z"));
+    // ppolicy's lasting lock: it does not end with a pwdLockoutDuration.
+    assert_eq!(e.first("pwdAccountLockedTime"), Some("000001010000Z"));
+    if let Some(slapd) = &env.slapd {
+        // The owner cannot log in; the mail server (the service account)
+        // still finds the mailbox by its address, so mail is delivered.
+        let (bind, _) = login(&slapd.url(), &e.dn, &password).await;
+        assert_eq!(bind, 49, "a locked mailbox cannot log in");
+        assert!(
+            slapd
+                .ldapsearch("(mail=annv.skhcn@sonla.gov.vn)", &["mail"])
+                .contains("mail: annv.skhcn@sonla.gov.vn")
+        );
+    }
     assert!(env.plan().await.unwrap().0.is_empty());
     env.set_agencies(&[(
         "a.yaml",
@@ -383,6 +412,12 @@ async fn lock_and_unlock(kind: Kind) {
         Some("TRUE"),
         "an unlocked mailbox must change its password"
     );
+    if let Some(slapd) = &env.slapd {
+        // Unlocked: the login works again, and nothing but a password
+        // change is allowed until the password is changed.
+        let (bind, search) = login(&slapd.url(), &e.dn, &password).await;
+        assert_eq!((bind, search), (0, Some(50)));
+    }
     assert!(env.plan().await.unwrap().0.is_empty());
 }
 
@@ -410,7 +445,7 @@ async fn a_deletion_is_backed_up_first(kind: Kind) {
     assert!(
         audit
             .iter()
-            .any(|r| r.action == Action::Delete && r.key == "person/p2" && r.result == "ok")
+            .any(|r| r.action == "delete" && r.key == "person/p2" && r.result == "ok")
     );
 }
 
@@ -622,6 +657,13 @@ async fn existing_mailboxes_are_adopted_then_managed(kind: Kind) {
         "dn: {dn}\nobjectClass: inetOrgPerson\ncn: NGUYEN VAN AN\nsn: Nguyen\nuid: an.nguyen\nmail: annv.skhcn@sonla.gov.vn\n"
     );
     add_as_someone_else(&env, &ldif).await;
+    // Another entry holds an address the repository wants, but under
+    // another person's name: listed, never taken over.
+    add_as_someone_else(
+        &env,
+        &format!("dn: uid=ha.tran,ou=people,{BASE}\nobjectClass: inetOrgPerson\ncn: Lê Văn Hải\nsn: Lê\nuid: ha.tran\nmail: hatt.skhcn@sonla.gov.vn"),
+    )
+    .await;
     let uuid = env
         .entry("annv.skhcn@sonla.gov.vn")
         .await
@@ -631,11 +673,11 @@ async fn existing_mailboxes_are_adopted_then_managed(kind: Kind) {
         .to_string();
     env.set_agencies(&[(
         "a.yaml",
-        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN]),
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA]),
     )]);
     let (plan, dir) = env.plan().await.unwrap();
     dir.close().await.unwrap();
-    assert_eq!(plan.conflicts.len(), 1, "not hopthu's until adopted");
+    assert_eq!(plan.conflicts.len(), 2, "not hopthu's until adopted");
     let o = env.desired();
     let settings = o.settings.clone().unwrap();
     let target = Target::new(&settings, env.connect(), None);
@@ -647,10 +689,25 @@ async fn existing_mailboxes_are_adopted_then_managed(kind: Kind) {
     let adopted = reconcile::adopt(&o.desired, &ps, &target, false)
         .await
         .unwrap();
-    assert_eq!(adopted.len(), 1);
-    assert!(adopted[0].1.is_none(), "{adopted:?}");
+    assert_eq!(adopted.len(), 2);
+    let an = adopted.iter().find(|(a, _)| a.key == "person/p1").unwrap();
+    assert!(an.1.is_none() && an.0.mismatch.is_none(), "{adopted:?}");
+    let ha = adopted.iter().find(|(a, _)| a.key == "person/p2").unwrap();
+    assert!(
+        ha.0.mismatch.as_deref().unwrap().contains("Lê Văn Hải"),
+        "{adopted:?}"
+    );
     let (plan, report) = env.apply().await;
-    assert!(plan.conflicts.is_empty(), "{:#?}", plan.conflicts);
+    assert_eq!(plan.conflicts.len(), 1, "{:#?}", plan.conflicts);
+    assert_eq!(plan.conflicts[0].key, "person/p2");
+    assert_eq!(
+        env.entry("hatt.skhcn@sonla.gov.vn")
+            .await
+            .unwrap()
+            .first("cn"),
+        Some("Lê Văn Hải"),
+        "the entry that is not the same person is untouched"
+    );
     assert_eq!(count(&plan, Action::Create), 0);
     assert_eq!(count(&plan, Action::Update), 1, "{:#?}", plan.changes);
     assert_eq!(report.failed, 0, "{:#?}", report.outcomes);
@@ -658,6 +715,25 @@ async fn existing_mailboxes_are_adopted_then_managed(kind: Kind) {
     assert_eq!(e.first("entryUUID"), Some(uuid.as_str()));
     assert_eq!(e.first("cn"), Some("Nguyễn Văn An"));
     assert!(env.plan().await.unwrap().0.is_empty());
+}
+
+/// Log in as a mailbox's owner: the bind's result code, and (when the
+/// bind succeeds) the result code of a search the owner then makes.
+async fn login(url: &str, dn: &str, password: &str) -> (u32, Option<u32>) {
+    let (conn, mut ldap) = ldap3::LdapConnAsync::new(url).await.unwrap();
+    ldap3::drive!(conn);
+    let bind = ldap.simple_bind(dn, password).await.unwrap().rc;
+    let search = if bind == 0 {
+        let r = ldap
+            .search(dn, ldap3::Scope::Base, "(objectClass=*)", vec!["cn"])
+            .await
+            .unwrap();
+        Some(r.1.rc)
+    } else {
+        None
+    };
+    let _ = ldap.unbind().await;
+    (bind, search)
 }
 
 /// Add an entry the way a person would, not as hopthu.
@@ -743,6 +819,253 @@ async fn every_mail_value_is_ascii(kind: Kind) {
     assert!(env.entry("hhenn.skhcn@sonla.gov.vn").await.is_some());
 }
 
+async fn a_failed_rename_changes_nothing_else(kind: Kind) {
+    let env = Env::new(kind);
+    let an2 = (
+        "p4",
+        "Nguyễn Văn An",
+        "address: an2nv.skhcn\ntitle: Chuyên viên",
+    );
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, an2]),
+    )]);
+    env.apply().await;
+    // Someone else's entry sits at the DN the rename needs, with another
+    // address (so the plan cannot see it in the way).
+    add_as_someone_else(
+        &env,
+        &format!("dn: uid=annv2.skhcn,ou=people,{BASE}\nobjectClass: inetOrgPerson\ncn: Someone\nsn: Else\nuid: annv2.skhcn\nmail: someone@sonla.gov.vn"),
+    )
+    .await;
+    let moved = (
+        "p4",
+        "Nguyễn Văn An",
+        "address: annv2.skhcn\ntitle: Trưởng phòng",
+    );
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, moved]),
+    )]);
+    let (plan, report) = env.apply().await;
+    assert_eq!(count(&plan, Action::Rename), 1, "{:#?}", plan.changes);
+    assert_eq!(report.failed, 2, "{:#?}", report.outcomes);
+    let update = report
+        .outcomes
+        .iter()
+        .find(|o| o.action == Action::Update)
+        .unwrap();
+    assert!(
+        update
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("rename before it failed")
+    );
+    // The entry in the way is exactly as it was.
+    let other = env.entry("someone@sonla.gov.vn").await.unwrap();
+    assert_eq!(other.first("cn"), Some("Someone"));
+    assert!(other.get("mailLocalAddress").is_empty());
+    assert!(other.get("title").is_empty());
+    assert!(other.get("hopthuRecord").is_empty());
+    // And p4 is untouched, still at its old address: the next run retries.
+    let p4 = env.entry("an2nv.skhcn@sonla.gov.vn").await.unwrap();
+    assert_eq!(p4.first("title"), Some("Chuyên viên"));
+}
+
+async fn a_rename_into_the_address_of_a_deleted_mailbox_follows_the_deletion(kind: Kind) {
+    let env = Env::new(kind);
+    let an2 = ("p8", "Nguyễn Văn An", "address: annv2.skhcn");
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, an2, HA]),
+    )]);
+    env.apply().await;
+    let uuid = env
+        .entry("annv2.skhcn@sonla.gov.vn")
+        .await
+        .unwrap()
+        .first("entryUUID")
+        .unwrap()
+        .to_string();
+    // p1 leaves; p8 takes the address the rules give (p1's).
+    env.set_agencies(&[(
+        "a.yaml",
+        agency(
+            "S01",
+            "skhcn",
+            "Sở Khoa học và Công nghệ",
+            &[("p8", "Nguyễn Văn An", ""), HA],
+        ),
+    )]);
+    let (plan, report) = env.apply().await;
+    assert!(plan.conflicts.is_empty(), "{:#?}", plan.conflicts);
+    assert_eq!(count(&plan, Action::Delete), 1);
+    assert_eq!(count(&plan, Action::Rename), 1);
+    assert_eq!(report.failed, 0, "{:#?}", report.outcomes);
+    let e = env.entry("annv.skhcn@sonla.gov.vn").await.unwrap();
+    assert_eq!(e.first("entryUUID"), Some(uuid.as_str()));
+    assert_eq!(e.first("hopthuKey"), Some("person/p8"));
+    assert!(env.plan().await.unwrap().0.is_empty());
+}
+
+async fn a_rename_into_the_address_of_a_held_deletion_waits(kind: Kind) {
+    let env = Env::new(kind);
+    let an2 = ("p8", "Nguyễn Văn An", "address: annv2.skhcn");
+    let others = [
+        ("p5", "Cầm Ún", ""),
+        ("p6", "Giàng A Páo", ""),
+        ("p7", "Lường Văn Dũng", ""),
+    ];
+    let mut all = vec![AN, an2, HA];
+    all.extend(others);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &all),
+    )]);
+    env.apply().await;
+    // Four leave (more than maxDeletesPerRun: held); p8 wants p1's address.
+    env.set_agencies(&[(
+        "a.yaml",
+        agency(
+            "S01",
+            "skhcn",
+            "Sở Khoa học và Công nghệ",
+            &[("p8", "Nguyễn Văn An", ""), HA],
+        ),
+    )]);
+    let (plan, report) = env.apply().await;
+    assert_eq!(plan.held.len(), 4);
+    assert_eq!(count(&plan, Action::Rename), 0);
+    assert_eq!(plan.conflicts.len(), 1, "{:#?}", plan.conflicts);
+    assert_eq!(plan.conflicts[0].key, "person/p8");
+    assert!(plan.conflicts[0].reason.contains("held for approval"));
+    assert_eq!(report.failed, 0);
+    assert!(env.entry("annv2.skhcn@sonla.gov.vn").await.is_some());
+    // Approved: the deletions go, and the next run renames.
+    let fp = plan.held_fingerprint.clone().unwrap();
+    let (_, report) = env.apply_approving(Some(fp)).await;
+    assert_eq!(report.failed, 0, "{:#?}", report.outcomes);
+    let (plan, report) = env.apply().await;
+    assert_eq!(count(&plan, Action::Rename), 1);
+    assert_eq!(report.failed, 0);
+    assert_eq!(
+        env.entry("annv.skhcn@sonla.gov.vn")
+            .await
+            .unwrap()
+            .first("hopthuKey"),
+        Some("person/p8")
+    );
+}
+
+async fn two_mailboxes_swapping_addresses_are_reported_not_half_done(kind: Kind) {
+    let env = Env::new(kind);
+    let an2 = ("p2", "Nguyễn Văn An", "address: annv2.skhcn");
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, an2]),
+    )]);
+    env.apply().await;
+    let before = env.entries().await.len();
+    env.set_agencies(&[(
+        "a.yaml",
+        agency(
+            "S01",
+            "skhcn",
+            "Sở Khoa học và Công nghệ",
+            &[
+                ("p1", "Nguyễn Văn An", "address: annv2.skhcn"),
+                ("p2", "Nguyễn Văn An", "address: annv.skhcn"),
+            ],
+        ),
+    )]);
+    let (plan, report) = env.apply().await;
+    assert_eq!(count(&plan, Action::Rename), 0, "{:#?}", plan.changes);
+    assert_eq!(plan.conflicts.len(), 2, "{:#?}", plan.conflicts);
+    assert!(plan.conflicts.iter().all(|c| c.reason.contains("swap")));
+    assert_eq!(report.failed, 0);
+    assert_eq!(env.entries().await.len(), before);
+    assert_eq!(
+        env.entry("annv.skhcn@sonla.gov.vn")
+            .await
+            .unwrap()
+            .first("hopthuKey"),
+        Some("person/p1")
+    );
+}
+
+async fn an_old_address_in_its_grace_period_yields_to_a_new_mailbox(kind: Kind) {
+    let env = Env::new(kind);
+    let an2 = ("p4", "Nguyễn Văn An", "address: an2nv.skhcn");
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, an2]),
+    )]);
+    env.apply().await;
+    // p4 moves to annv2; its old address keeps delivering to it for a while.
+    let moved = ("p4", "Nguyễn Văn An", "address: annv2.skhcn");
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, moved]),
+    )]);
+    env.apply().await;
+    let p4 = env.entry("annv2.skhcn@sonla.gov.vn").await.unwrap();
+    assert!(
+        p4.get("mailLocalAddress")
+            .iter()
+            .any(|a| a == "an2nv.skhcn@sonla.gov.vn")
+    );
+    // A new colleague is given that old address: p4 gives it up.
+    let p5 = ("p5", "Nguyễn Văn An", "address: an2nv.skhcn");
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, moved, p5]),
+    )]);
+    let (plan, report) = env.apply().await;
+    assert_eq!(count(&plan, Action::Create), 1);
+    assert_eq!(count(&plan, Action::Update), 1, "{:#?}", plan.changes);
+    assert_eq!(report.failed, 0, "{:#?}", report.outcomes);
+    let holders: Vec<String> = env
+        .entries()
+        .await
+        .into_iter()
+        .filter(|e| {
+            e.get("mail")
+                .iter()
+                .chain(e.get("mailLocalAddress").iter())
+                .any(|a| a.eq_ignore_ascii_case("an2nv.skhcn@sonla.gov.vn"))
+        })
+        .map(|e| e.first("hopthuKey").unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(holders, ["person/p5"]);
+    assert!(env.plan().await.unwrap().0.is_empty());
+}
+
+async fn a_wrong_base_dn_is_an_error_not_a_second_tree(kind: Kind) {
+    let env = Env::new(kind);
+    env.set_agencies(&[(
+        "a.yaml",
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA]),
+    )]);
+    env.apply().await;
+    let before = env.entries().await.len();
+    // A child of the real base: hopthu's mailboxes are there, its records are not.
+    let child = format!("ou=people,{BASE}");
+    let err = env.plan_at(Some(child)).await.err().expect("refused");
+    assert!(
+        err.to_string().contains("not the one hopthu manages"),
+        "{err}"
+    );
+    // A parent of it that does not exist: never created.
+    let err = env
+        .plan_at(Some("dc=gov,dc=vn".into()))
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert_eq!(env.entries().await.len(), before);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod slapd_backend {
@@ -779,6 +1102,12 @@ on_both_backends!(
     existing_mailboxes_are_adopted_then_managed,
     equal_values_written_differently_are_not_changes,
     every_mail_value_is_ascii,
+    a_failed_rename_changes_nothing_else,
+    a_rename_into_the_address_of_a_deleted_mailbox_follows_the_deletion,
+    a_rename_into_the_address_of_a_held_deletion_waits,
+    two_mailboxes_swapping_addresses_are_reported_not_half_done,
+    an_old_address_in_its_grace_period_yields_to_a_new_mailbox,
+    a_wrong_base_dn_is_an_error_not_a_second_tree,
 );
 
 /// The iRedMail layout, on the file backend (iRedMail's schema is not part

@@ -121,6 +121,18 @@ pub enum Write {
     },
 }
 
+impl Write {
+    /// The DN the write is sent to.
+    pub fn dn(&self) -> &str {
+        match self {
+            Write::Add { dn, .. }
+            | Write::Modify { dn, .. }
+            | Write::Rename { dn, .. }
+            | Write::Delete { dn } => dn,
+        }
+    }
+}
+
 impl std::fmt::Debug for Write {
     /// Names the operation and its DN only: values may hold secrets.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -303,6 +315,17 @@ impl Directory {
         match self {
             Directory::Ldap(d) => d.read(sel).await,
             Directory::Ldif(d) => d.read(sel),
+        }
+    }
+
+    /// An embedded file directory with no entry at all: the only kind of
+    /// directory hopthu creates a base in. A server's base is made by its
+    /// administrator; a file that holds entries under another base means
+    /// the base DN is wrong, not missing.
+    pub fn holds_nothing(&self) -> bool {
+        match self {
+            Directory::Ldap(_) => false,
+            Directory::Ldif(d) => d.is_empty(),
         }
     }
 
