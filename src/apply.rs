@@ -315,12 +315,15 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
     if !work.creates.is_empty() {
         let mut writes = Vec::with_capacity(work.creates.len());
         let mut lines = String::new();
+        let mut each: Vec<std::ops::Range<usize>> = Vec::with_capacity(work.creates.len());
         for (_, spec) in &work.creates {
             let secret = password::generate(&opts.password_policy);
             let mut attrs = spec.attrs.clone();
             let layout = crate::layout::Layout::get(work.layout);
             attrs.extend(layout.create_extras(&password::ssha(&secret), spec.status));
+            let start = lines.len();
             lines.push_str(&format!("{}\t{}\n", spec.address, secret.expose()));
+            each.push(start..lines.len());
             writes.push(Write::Add {
                 dn: spec.dn.clone(),
                 attrs,
@@ -331,8 +334,23 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
                 .and_then(|_| f.sync_all())
                 .map_err(|e| ApplyError::Io(format!("cannot write the credentials file: {e}")))?;
         }
-        drop(lines);
         let results = dir.write(writes).await;
+        // A mailbox that was not created has no password: its line goes.
+        let refused: Vec<&str> = each
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| r.is_err())
+            .map(|(range, _)| &lines[range.clone()])
+            .collect();
+        if let (false, Some(path)) = (refused.is_empty(), &opts.credentials_out)
+            && let Err(e) = forget_credentials(path, &refused)
+        {
+            eprintln!(
+                "warning: the credentials file {} still lists mailboxes that were not created: {e}",
+                path.display()
+            );
+        }
+        drop(lines);
         for ((key, _), r) in work.creates.iter().zip(results) {
             record(
                 &mut report,
@@ -385,6 +403,30 @@ fn state_values(kept: &[String], managed: usize) -> Vec<String> {
         .collect();
     v.push(format!("managed {managed}"));
     v
+}
+
+/// Take the lines of mailboxes that were not created out of the credentials
+/// file, rewriting it atomically and readable only by its owner.
+fn forget_credentials(path: &std::path::Path, lines: &[&str]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let text = std::fs::read_to_string(path)?;
+    let kept: String = text
+        .split_inclusive('\n')
+        .filter(|l| !lines.contains(l))
+        .collect();
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("credentials"),
+        std::process::id()
+    ));
+    let mut f = open_private(&tmp)?;
+    f.set_len(0)?;
+    f.write_all(kept.as_bytes())?;
+    f.sync_all()?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Open (or create) a file readable only by its owner, for appending.

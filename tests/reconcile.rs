@@ -617,10 +617,57 @@ async fn a_refused_operation_is_reported_and_retried(kind: Kind) {
         env.entry("annv.skhcn@sonla.gov.vn").await.is_some(),
         "the others go on"
     );
+    // The refused mailbox has no password to hand out.
+    let listed: Vec<String> = env.credentials().into_iter().map(|(a, _)| a).collect();
+    assert!(listed.contains(&"annv.skhcn@sonla.gov.vn".to_string()));
+    assert!(
+        !listed.contains(&"hatt.skhcn@sonla.gov.vn".to_string()),
+        "{listed:?}"
+    );
     // Still pending: the next plan creates it again.
-    let (plan, _) = env.plan().await.unwrap();
+    let (plan, dir) = env.plan().await.unwrap();
+    dir.close().await.unwrap();
     assert_eq!(count(&plan, Action::Create), 1);
     assert_eq!(plan.changes[0].key, "person/p2");
+    // Once the way is clear, the next run creates it: one line, one password.
+    match kind {
+        Kind::Ldap => {
+            let s = env.slapd.as_ref().unwrap();
+            let out = std::process::Command::new("ldapdelete")
+                .args([
+                    "-x",
+                    "-H",
+                    &s.url(),
+                    "-D",
+                    s.admin_dn(),
+                    "-w",
+                    s.admin_password(),
+                ])
+                .arg(&blocker)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+        }
+        Kind::Ldif => {
+            let mut other = env.connect();
+            other.bind_dn = Some("cn=admin,dc=sonla,dc=gov,dc=vn".into());
+            let mut d = Directory::connect(&other).await.unwrap();
+            let r = d
+                .write(vec![hopthu::live::Write::Delete {
+                    dn: blocker.clone(),
+                }])
+                .await;
+            assert!(r[0].is_ok(), "{r:?}");
+        }
+    }
+    let (_, report) = env.apply().await;
+    assert_eq!(report.failed, 0, "{:#?}", report.outcomes);
+    let ha: Vec<(String, String)> = env
+        .credentials()
+        .into_iter()
+        .filter(|(a, _)| a == "hatt.skhcn@sonla.gov.vn")
+        .collect();
+    assert_eq!(ha.len(), 1);
 }
 
 async fn a_plan_never_writes(kind: Kind) {

@@ -275,7 +275,69 @@ impl std::fmt::Debug for ConnectOptions {
     }
 }
 
-/// A connected live directory.
+/// What a live directory backend does for the reconciler. Each backend
+/// (an LDAP server, the embedded LDIF file) implements it; `Directory`
+/// picks one by URL and hands every call to it.
+#[allow(async_fn_in_trait)]
+pub trait Backend {
+    /// Every selected entry under the base: complete, or an error.
+    async fn read(&mut self, sel: &Selection) -> Result<Vec<LiveEntry>, DirError>;
+    /// Whether an entry exists (for base DNs and containers).
+    async fn exists(&mut self, dn: &str) -> Result<bool, DirError>;
+    /// One result per write, in order; the writes of a batch do not depend
+    /// on each other.
+    async fn write(&mut self, writes: Vec<Write>) -> Vec<Result<(), WriteError>>;
+    /// A directory with no entry at all, whose base hopthu may create.
+    fn holds_nothing(&self) -> bool;
+    /// Refuse every write not yet sent once `fence` is lowered.
+    fn set_fence(&mut self, fence: crate::writer_lock::Fence);
+    async fn close(self) -> Result<(), DirError>;
+}
+
+impl Backend for ldap::LdapDirectory {
+    async fn read(&mut self, sel: &Selection) -> Result<Vec<LiveEntry>, DirError> {
+        ldap::LdapDirectory::read(self, sel).await
+    }
+    async fn exists(&mut self, dn: &str) -> Result<bool, DirError> {
+        ldap::LdapDirectory::exists(self, dn).await
+    }
+    async fn write(&mut self, writes: Vec<Write>) -> Vec<Result<(), WriteError>> {
+        ldap::LdapDirectory::write(self, writes).await
+    }
+    /// A server's base is made by its administrator, never by hopthu.
+    fn holds_nothing(&self) -> bool {
+        false
+    }
+    fn set_fence(&mut self, fence: crate::writer_lock::Fence) {
+        ldap::LdapDirectory::set_fence(self, fence)
+    }
+    async fn close(self) -> Result<(), DirError> {
+        ldap::LdapDirectory::close(self).await
+    }
+}
+
+impl Backend for ldif::LdifDirectory {
+    async fn read(&mut self, sel: &Selection) -> Result<Vec<LiveEntry>, DirError> {
+        ldif::LdifDirectory::read(self, sel)
+    }
+    async fn exists(&mut self, dn: &str) -> Result<bool, DirError> {
+        Ok(ldif::LdifDirectory::exists(self, dn))
+    }
+    async fn write(&mut self, writes: Vec<Write>) -> Vec<Result<(), WriteError>> {
+        ldif::LdifDirectory::write(self, writes)
+    }
+    fn holds_nothing(&self) -> bool {
+        self.is_empty()
+    }
+    fn set_fence(&mut self, fence: crate::writer_lock::Fence) {
+        ldif::LdifDirectory::set_fence(self, fence)
+    }
+    async fn close(self) -> Result<(), DirError> {
+        Ok(())
+    }
+}
+
+/// A connected live directory: the backend its URL names.
 pub enum Directory {
     Ldap(ldap::LdapDirectory),
     Ldif(ldif::LdifDirectory),
@@ -310,58 +372,50 @@ impl Directory {
         }
     }
 
-    /// Every selected entry under the base: complete, or an error.
     pub async fn read(&mut self, sel: &Selection) -> Result<Vec<LiveEntry>, DirError> {
         match self {
-            Directory::Ldap(d) => d.read(sel).await,
-            Directory::Ldif(d) => d.read(sel),
+            Directory::Ldap(d) => Backend::read(d, sel).await,
+            Directory::Ldif(d) => Backend::read(d, sel).await,
         }
     }
 
     /// An embedded file directory with no entry at all: the only kind of
-    /// directory hopthu creates a base in. A server's base is made by its
-    /// administrator; a file that holds entries under another base means
-    /// the base DN is wrong, not missing.
+    /// directory hopthu creates a base in. A file that holds entries under
+    /// another base means the base DN is wrong, not missing.
     pub fn holds_nothing(&self) -> bool {
         match self {
-            Directory::Ldap(_) => false,
-            Directory::Ldif(d) => d.is_empty(),
+            Directory::Ldap(d) => Backend::holds_nothing(d),
+            Directory::Ldif(d) => Backend::holds_nothing(d),
         }
     }
 
-    /// Whether an entry exists (for base DNs and containers).
     pub async fn exists(&mut self, dn: &str) -> Result<bool, DirError> {
         match self {
-            Directory::Ldap(d) => d.exists(dn).await,
-            Directory::Ldif(d) => Ok(d.exists(dn)),
+            Directory::Ldap(d) => Backend::exists(d, dn).await,
+            Directory::Ldif(d) => Backend::exists(d, dn).await,
         }
     }
 
-    /// Carry out writes, many in flight where the backend can; one result
-    /// per write, in order. Writes in one batch must not depend on each
-    /// other (the caller sends renames, deletes, adds and modifies as
-    /// separate batches). The file backend makes the whole batch durable
-    /// with one atomic rename at the end.
+    /// Many writes in flight where the backend can. The file backend makes
+    /// the whole batch durable with one atomic rename at the end.
     pub async fn write(&mut self, writes: Vec<Write>) -> Vec<Result<(), WriteError>> {
         match self {
-            Directory::Ldap(d) => d.write(writes).await,
-            Directory::Ldif(d) => d.write(writes),
+            Directory::Ldap(d) => Backend::write(d, writes).await,
+            Directory::Ldif(d) => Backend::write(d, writes).await,
         }
     }
 
-    /// Refuse every write not yet sent once `fence` is lowered (a lost
-    /// writer lock or lease).
     pub fn set_fence(&mut self, fence: crate::writer_lock::Fence) {
         match self {
-            Directory::Ldap(d) => d.set_fence(fence),
-            Directory::Ldif(d) => d.set_fence(fence),
+            Directory::Ldap(d) => Backend::set_fence(d, fence),
+            Directory::Ldif(d) => Backend::set_fence(d, fence),
         }
     }
 
     pub async fn close(self) -> Result<(), DirError> {
         match self {
-            Directory::Ldap(d) => d.close().await,
-            Directory::Ldif(_) => Ok(()),
+            Directory::Ldap(d) => Backend::close(d).await,
+            Directory::Ldif(d) => Backend::close(d).await,
         }
     }
 }
