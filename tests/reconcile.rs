@@ -624,6 +624,14 @@ async fn a_refused_operation_is_reported_and_retried(kind: Kind) {
         !listed.contains(&"hatt.skhcn@sonla.gov.vn".to_string()),
         "{listed:?}"
     );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.tmp.path().join("credentials.tsv"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     // Still pending: the next plan creates it again.
     let (plan, dir) = env.plan().await.unwrap();
     dir.close().await.unwrap();
