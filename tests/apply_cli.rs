@@ -409,3 +409,97 @@ fn the_audit_log_names_the_setup_and_the_revision_of_a_git_repository() {
         &log[..300]
     );
 }
+
+#[test]
+fn plans_for_reviewers_and_scripts_against_a_server() {
+    let s = slapd::Slapd::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let repo = t.join("repo");
+    std::fs::create_dir_all(repo.join("agencies")).unwrap();
+    std::fs::write(
+        repo.join("hopthu.yaml"),
+        "apiVersion: hopthu/v1\ndomain: sonla.gov.vn\nlanguage: en\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("agencies/skhcn.yaml"),
+        "apiVersion: hopthu/v1\nkind: Agency\ncode: \"S01\"\nabbr: skhcn\ntype: department\nname: Sở Khoa học và Công nghệ\npeople:\n  - id: p1\n    name: Nguyễn Văn An\n  - id: p2\n    name: Trần Thị Hà\n",
+    )
+    .unwrap();
+    let r = repo.display().to_string();
+    let url = s.url();
+    // The bind from the environment: no flag, no file.
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hopthu"))
+            .args(args)
+            .current_dir(t)
+            .env("HOPTHU_TODAY", "2026-12-03")
+            .env("NO_COLOR", "1")
+            .env("HOPTHU_BIND_DN", s.service_dn())
+            .env("HOPTHU_BIND_PASSWORD", s.service_password())
+            .output()
+            .unwrap()
+    };
+    let o = run(&["plan", &r, "--live", &url, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let changes = v["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 3);
+    for c in changes {
+        assert_eq!(c["action"], "create");
+        assert!(c["key"].is_string() && c["address"].is_string());
+        assert!(c["attributes"].is_object());
+        assert!(c.get("from").is_none(), "`from` only on renames");
+    }
+    for k in ["create", "rename", "update", "lock", "unlock", "delete"] {
+        assert!(v["summary"][k].is_u64(), "summary.{k}");
+    }
+    assert_eq!(v["summary"]["create"], 3);
+    assert!(v["held"].as_array().unwrap().is_empty());
+    assert!(v["fingerprint"].is_string());
+    // A pull-request comment.
+    let o = run(&["plan", &r, "--live", &url, "--format", "markdown"]);
+    let md = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        md.contains("```diff") && md.contains("hatt.skhcn@sonla.gov.vn"),
+        "{md}"
+    );
+    // A base DN on the command line that the server does not have.
+    let o = run(&["plan", &r, "--live", &url, "--base-dn", "dc=example,dc=org"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("dc=example,dc=org"), "{}", text(&o));
+    // Someone else's entry sits where one mailbox goes: that create is
+    // refused with the server's words, the others are made, the exit is 1.
+    s.ldapadd(&format!(
+        "dn: uid=hatt.skhcn,{}\nobjectClass: account\nuid: hatt.skhcn\n",
+        s.people_dn()
+    ));
+    let o = run(&[
+        "apply",
+        &r,
+        "--live",
+        &url,
+        "--yes",
+        "--credentials-out",
+        "c.tsv",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("hatt.skhcn@sonla.gov.vn"), "{}", text(&o));
+    assert!(
+        text(&o).contains("68: entryAlreadyExists"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        s.ldapsearch("(hopthuKey=*)", &["dn"])
+            .matches("dn: ")
+            .count(),
+        2
+    );
+    // Colour only when asked for (or on a terminal).
+    let o = run(&["plan", &r, "--live", &url, "--color", "always"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\u{1b}["));
+    let o = run(&["plan", &r, "--live", &url]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("\u{1b}["));
+}
