@@ -67,8 +67,24 @@ fn desired(root: &Path) -> hopthu::validate::Outcome {
 }
 
 /// Plan (and apply when `apply`), returning (seconds, changes).
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 fn reconcile(root: &Path, url: &str, apply: bool, tmp: &Path) -> (f64, usize) {
     let o = desired(root);
+    if std::env::var_os("HOPTHU_BENCH_MEMORY").is_some() {
+        eprintln!(
+            "after validation: rss {:.0} MB, peak {:.0} MB",
+            rss_mb(),
+            peak_mb()
+        );
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -87,6 +103,13 @@ fn reconcile(root: &Path, url: &str, apply: bool, tmp: &Path) -> (f64, usize) {
             .await
             .unwrap();
         let n = plan.changes.len();
+        if std::env::var_os("HOPTHU_BENCH_MEMORY").is_some() {
+            eprintln!(
+                "after the plan: rss {:.0} MB, peak {:.0} MB",
+                rss_mb(),
+                peak_mb()
+            );
+        }
         if apply {
             let opts = hopthu::apply::Options {
                 credentials_out: Some(tmp.join("creds.tsv")),
@@ -111,6 +134,19 @@ fn main() {
         let (t, n) = reconcile(Path::new(&args[i + 1]), &args[i + 2], false, tmp.path());
         println!("{t:.3} {n} {:.1}", peak_mb());
         return;
+    }
+    // For profiling by hand: a server filled with N people, kept running
+    // until killed; its URL on the first line.
+    if let Some(i) = args.iter().position(|a| a == "--serve") {
+        let people: usize = args[i + 1].parse().expect("--serve N");
+        let root = repo(people);
+        let tmp = tempfile::tempdir().unwrap();
+        let s = slapd::Slapd::start();
+        let (t, n) = reconcile(&root, &s.url(), true, tmp.path());
+        println!("{} {} ({n} mailboxes in {t:.1} s)", s.url(), root.display());
+        loop {
+            std::thread::park();
+        }
     }
     if !args.iter().any(|a| a == "--bench") {
         println!("run with: cargo bench --bench reconcile");

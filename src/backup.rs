@@ -37,7 +37,7 @@ pub fn write(dir: &Path, entries: &[&LiveEntry]) -> std::io::Result<PathBuf> {
             text.push_str(&format!("# entryUUID: {u}\n"));
         }
         text.push_str(&line("dn", &e.dn));
-        for (k, vals) in &e.attrs {
+        for (k, vals) in e.attrs.iter() {
             if OPERATIONAL.contains(&k.to_ascii_lowercase().as_str()) {
                 continue;
             }

@@ -251,7 +251,7 @@ fn live_fingerprint(entries: &[LiveEntry]) -> String {
         .map(|e| {
             let mut h = Sha256::new();
             h.update(e.dn.as_bytes());
-            for (k, v) in &e.attrs {
+            for (k, v) in e.attrs.iter() {
                 if VOLATILE.iter().any(|x| x.eq_ignore_ascii_case(k)) {
                     continue;
                 }

@@ -486,11 +486,7 @@ fn plans_for_reviewers_and_scripts_against_a_server() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("hatt.skhcn@sonla.gov.vn"), "{}", text(&o));
-    assert!(
-        text(&o).contains("68: entryAlreadyExists"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("68: entryAlreadyExists"), "{}", text(&o));
     assert_eq!(
         s.ldapsearch("(hopthuKey=*)", &["dn"])
             .matches("dn: ")

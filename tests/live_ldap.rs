@@ -128,7 +128,7 @@ async fn star_and_plus_return_user_and_operational_attributes() {
     let mut dir = service(&slapd).await;
     let entries = dir.read(&people_selection(&["*", "+"])).await.unwrap();
     assert_eq!(entries.len(), 3);
-    let names: Vec<&String> = entries[0].attrs.keys().collect();
+    let names: Vec<&str> = entries[0].attrs.keys().collect();
     println!("attribute names as returned for * +: {names:?}");
     for name in [
         "objectClass",
@@ -145,7 +145,7 @@ async fn star_and_plus_return_user_and_operational_attributes() {
         .read(&people_selection(&["MAIL", "ENTRYUUID"]))
         .await
         .unwrap();
-    let spelled: Vec<&String> = asked_upper[0].attrs.keys().collect();
+    let spelled: Vec<&str> = asked_upper[0].attrs.keys().collect();
     println!("attribute names returned for MAIL ENTRYUUID: {spelled:?}");
     assert_eq!(asked_upper[0].get("mail").len(), 1);
 }

@@ -339,7 +339,7 @@ fn operational_attributes_are_maintained_and_only_returned_when_asked() {
     let created = plus.first("createTimestamp").unwrap().to_string();
     assert_eq!(created.len(), 15);
     assert!(created.ends_with('Z'));
-    let names: Vec<&String> = plus.attrs.keys().collect();
+    let names: Vec<&str> = plus.attrs.keys().collect();
     println!("`+` returns {names:?}");
 
     // A stored ppolicy attribute is operational too; by name, any case.

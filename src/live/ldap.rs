@@ -28,7 +28,7 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Result
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::{Attrs, ConnectOptions, DirError, LiveEntry, Mod, Selection, Write, WriteError};
+use super::{ConnectOptions, DirError, LiveEntry, Mod, Selection, Write, WriteError};
 
 /// Time limit of the connection, the bind, and each operation (for a
 /// search: the wait for each answer).
@@ -376,7 +376,7 @@ fn entry_from(item: ResultEntry) -> Result<LiveEntry, String> {
         .next()
         .and_then(|t| t.expect_constructed())
         .ok_or_else(malformed)?;
-    let mut attrs = Attrs::new();
+    let mut attrs = crate::live::EntryAttrs::new();
     for partial in list {
         let mut it = partial
             .expect_constructed()
@@ -405,15 +405,7 @@ fn entry_from(item: ResultEntry) -> Result<LiveEntry, String> {
         if vals.is_empty() {
             continue;
         }
-        match attrs
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(&name))
-        {
-            Some((_, existing)) => existing.extend(vals),
-            None => {
-                attrs.insert(name, vals);
-            }
-        }
+        attrs.push(&name, vals);
     }
     Ok(LiveEntry { dn, attrs })
 }

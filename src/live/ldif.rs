@@ -177,7 +177,7 @@ impl LdifDirectory {
             if wanted {
                 out.push(LiveEntry {
                     dn: e.dn.clone(),
-                    attrs: project(&e.attrs, &sel.attrs),
+                    attrs: project(&e.attrs, &sel.attrs).into(),
                 });
             }
         }

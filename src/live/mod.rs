@@ -6,6 +6,8 @@
 //! This layer knows entries and attributes only; what a mailbox looks like
 //! in a given mail server's layout lives in `layout.rs`.
 
+use smallvec::SmallVec;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 pub mod dn;
@@ -24,25 +26,137 @@ pub type Attrs = BTreeMap<String, Vec<String>>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveEntry {
     pub dn: String,
-    pub attrs: Attrs,
+    pub attrs: EntryAttrs,
 }
 
 impl LiveEntry {
+    pub fn new(dn: impl Into<String>, attrs: impl Into<EntryAttrs>) -> LiveEntry {
+        LiveEntry {
+            dn: dn.into(),
+            attrs: attrs.into(),
+        }
+    }
+
     /// The values of an attribute, its name compared without regard to case.
     pub fn get(&self, name: &str) -> &[String] {
-        // Servers return the schema's spelling, which callers mostly use.
-        if let Some(v) = self.attrs.get(name) {
-            return v;
-        }
-        self.attrs
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
-            .unwrap_or(&[])
+        self.attrs.get(name).unwrap_or(&[])
     }
 
     pub fn first(&self, name: &str) -> Option<&str> {
         self.get(name).first().map(String::as_str)
+    }
+}
+
+/// The attributes of an entry as read: compact, because a plan holds every
+/// mailbox of a province at once. The names the reconciler asks for are
+/// shared, not copied into each entry, and a single value (most of them)
+/// is kept without a list around it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EntryAttrs(Vec<(Cow<'static, str>, SmallVec<[String; 1]>)>);
+
+/// Attribute names read for every mailbox, shared by all entries.
+const KNOWN_NAMES: &[&str] = &[
+    "objectClass",
+    "mail",
+    "uid",
+    "cn",
+    "sn",
+    "givenName",
+    "displayName",
+    "title",
+    "ou",
+    "departmentNumber",
+    "mailLocalAddress",
+    "shadowAddress",
+    "hopthuKey",
+    "hopthuQuota",
+    "hopthuRecord",
+    "hopthuSavedService",
+    "mailQuota",
+    "accountStatus",
+    "enabledService",
+    "entryUUID",
+    "creatorsName",
+    "createTimestamp",
+    "modifyTimestamp",
+    "modifiersName",
+    "pwdAccountLockedTime",
+    "pwdFailureTime",
+    "pwdReset",
+    "pwdChangedTime",
+    "pwdLastSuccess",
+    "authTimestamp",
+    "userPassword",
+    "description",
+    "entryCSN",
+    "structuralObjectClass",
+    "subschemaSubentry",
+    "hasSubordinates",
+    "entryDN",
+];
+
+fn name_of(name: &str) -> Cow<'static, str> {
+    match KNOWN_NAMES.iter().find(|k| **k == name) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(name.to_string()),
+    }
+}
+
+impl EntryAttrs {
+    pub fn new() -> EntryAttrs {
+        EntryAttrs::default()
+    }
+
+    /// The values of `name`, compared without regard to case.
+    pub fn get(&self, name: &str) -> Option<&[String]> {
+        // Servers return the schema's spelling, which callers mostly use.
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .or_else(|| self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Add values to `name` (a name met again, in another case, merges).
+    pub fn push(&mut self, name: &str, values: impl IntoIterator<Item = String>) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
+            Some((_, v)) => v.extend(values),
+            None => self.0.push((name_of(name), values.into_iter().collect())),
+        }
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_slice()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<Attrs> for EntryAttrs {
+    fn from(a: Attrs) -> EntryAttrs {
+        EntryAttrs(
+            a.into_iter()
+                .map(|(k, v)| (name_of(&k), SmallVec::from_vec(v)))
+                .collect(),
+        )
     }
 }
 
