@@ -111,7 +111,7 @@ fn main() {
             .expect("generate");
         }
         let best = |mode: &str| {
-            (0..3)
+            (0..5)
                 .map(|_| run(mode, &root))
                 .fold((f64::MAX, 0.0f64), |(t, m), (t2, m2)| {
                     (t.min(t2), m.max(m2))

@@ -283,7 +283,8 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
     // 4. Changes to existing mailboxes: attributes, locks, unlocks. They
     //    come before creations: an old address a mailbox gives up may be
     //    the address of a new one.
-    let (skipped, modifies): (Vec<&(String, Write)>, Vec<&(String, Write)>) = work
+    type Keyed<'w> = Vec<&'w (String, Write)>;
+    let (skipped, modifies): (Keyed<'_>, Keyed<'_>) = work
         .modifies
         .iter()
         .partition(|(k, _)| failed_renames.contains(k.as_str()));

@@ -271,6 +271,43 @@ impl Layout {
         a
     }
 
+    /// Whether a live entry already holds exactly what `to_attrs` would
+    /// write, compared the way `from_entry` normalizes: the plan's fast
+    /// path, with no allocation for the usual single values. It agrees with
+    /// comparing `to_attrs` and `from_entry` (checked in debug builds).
+    pub fn matches(&self, m: &DesiredMailbox, aliases: &[String], e: &LiveEntry) -> bool {
+        let one = |name: &str, want: Option<&str>| -> bool {
+            let have = e.get(name);
+            match want {
+                None => have.is_empty(),
+                Some(w) => !have.is_empty() && have.iter().all(|h| value_eq(name, h, w)),
+            }
+        };
+        let quota = m.quota.to_string();
+        let surname = m.surname.as_deref().unwrap_or(&m.display_name);
+        one("mail", Some(&m.address))
+            && one("uid", Some(local(&m.address)))
+            && one("cn", Some(&m.display_name))
+            && one("sn", Some(surname))
+            && one("givenName", m.given_name.as_deref())
+            && one("displayName", Some(&m.display_name))
+            && one("title", m.title.as_deref())
+            && one("ou", Some(&m.agency_abbr))
+            && one("departmentNumber", m.unit_code.as_deref())
+            && one("hopthuKey", Some(&m.key))
+            && one(self.quota_attr, Some(&quota))
+            && same_set(
+                self.alias_attr,
+                aliases.iter().map(String::as_str),
+                e.get(self.alias_attr),
+            )
+            && self
+                .fixed
+                .iter()
+                .filter(|(k, _)| *k != "enabledService")
+                .all(|(k, vals)| same_set(k, vals.iter().copied(), e.get(k)))
+    }
+
     /// The managed attributes of a live entry, normalized the same way.
     pub fn from_entry(&self, e: &LiveEntry) -> Attrs {
         let mut a = Attrs::new();
@@ -504,6 +541,56 @@ pub fn normalize_value(attr: &str, v: &str) -> String {
             n.split_whitespace().collect::<Vec<_>>().join(" ")
         }
     }
+}
+
+/// `normalize_value(attr, a) == normalize_value(attr, b)`, without
+/// allocating in the usual cases.
+pub fn value_eq(attr: &str, a: &str, b: &str) -> bool {
+    use unicode_normalization::{IsNormalized, is_nfc_quick};
+    // The same text normalizes the same way.
+    if a == b {
+        return true;
+    }
+    let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(attr));
+    if is(&[
+        "mail",
+        "uid",
+        "mailLocalAddress",
+        "shadowAddress",
+        "ou",
+        "departmentNumber",
+        "accountStatus",
+    ]) {
+        return a.trim().eq_ignore_ascii_case(b.trim());
+    }
+    if is(&["hopthuKey"]) {
+        return a == b;
+    }
+    let clean = |v: &str| {
+        !(v.starts_with(char::is_whitespace)
+            || v.ends_with(char::is_whitespace)
+            || v.contains("  ")
+            || v.contains(|c: char| c.is_whitespace() && c != ' '))
+            && (v.is_ascii() || is_nfc_quick(v.chars()) == IsNormalized::Yes)
+    };
+    if !is(&["hopthuQuota", "mailQuota"]) && clean(a) && clean(b) {
+        return a == b;
+    }
+    normalize_value(attr, a) == normalize_value(attr, b)
+}
+
+/// Two lists of values hold the same set, compared as the directory does.
+fn same_set<'a>(attr: &str, want: impl Iterator<Item = &'a str>, have: &[String]) -> bool {
+    let mut w: Vec<String> = want.map(|v| normalize_value(attr, v)).collect();
+    if w.is_empty() && have.is_empty() {
+        return true;
+    }
+    let mut h: Vec<String> = have.iter().map(|v| normalize_value(attr, v)).collect();
+    w.sort();
+    w.dedup();
+    h.sort();
+    h.dedup();
+    w == h
 }
 
 trait ZeroIfEmpty {

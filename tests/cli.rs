@@ -281,3 +281,25 @@ fn suggest_says_when_the_repository_has_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn the_examples_are_what_the_readme_says() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let o = hopthu(&["validate", root.join("tohieu").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = hopthu(&[
+        "validate",
+        root.join("broken").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let codes: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["E020", "E046", "E047", "E030", "E041"]);
+}
