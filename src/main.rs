@@ -80,6 +80,292 @@ struct LiveArgs {
     base_dn: Option<String>,
 }
 
+/// The desired state from a git repository instead of a folder.
+#[derive(clap::Args, Clone, Default)]
+struct GitArgs {
+    /// Read the repository from git (a path, file://, https:// or ssh://)
+    /// instead of the folder ROOT.
+    #[arg(long)]
+    git: Option<String>,
+    /// The revision to read: a branch, a tag or a commit (default: the
+    /// remote's HEAD).
+    #[arg(long, requires = "git")]
+    rev: Option<String>,
+    /// The folder inside the repository that holds hopthu.yaml.
+    #[arg(long, requires = "git", default_value = "")]
+    git_path: String,
+    /// A file holding an https access token (or set HOPTHU_GIT_TOKEN).
+    #[arg(long, requires = "git")]
+    git_token_file: Option<PathBuf>,
+    /// The user name sent with the token (`oauth2` for GitLab).
+    #[arg(long, requires = "git")]
+    git_username: Option<String>,
+    /// A private key for ssh:// (without a passphrase).
+    #[arg(long, requires = "git")]
+    git_ssh_key: Option<PathBuf>,
+    /// known_hosts for ssh://: the server's key must be there.
+    #[arg(long, requires = "git")]
+    git_known_hosts: Option<PathBuf>,
+    /// The local cache of fetched objects (default: ~/.cache/hopthu/git).
+    #[arg(long, requires = "git")]
+    git_cache: Option<PathBuf>,
+}
+
+/// Where a command reads the desired state from.
+struct Repo {
+    root: PathBuf,
+    git: GitArgs,
+}
+
+fn git_auth(
+    token_file: Option<&Path>,
+    username: Option<String>,
+    ssh_key: Option<PathBuf>,
+    known_hosts: Option<PathBuf>,
+) -> anyhow::Result<hopthu::git::GitAuth> {
+    let token = match (token_file, std::env::var("HOPTHU_GIT_TOKEN")) {
+        (Some(f), _) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| {
+                    anyhow::anyhow!("cannot read the git token file {}: {e}", f.display())
+                })?
+                .trim()
+                .to_string(),
+        ),
+        (None, Ok(t)) if !t.is_empty() => Some(t),
+        _ => None,
+    };
+    Ok(hopthu::git::GitAuth {
+        token: token.map(hopthu::git::Secret::new),
+        username,
+        ssh_key,
+        known_hosts,
+    })
+}
+
+fn default_git_cache() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("hopthu/git")
+}
+
+impl Repo {
+    /// The files, and the revision they are at (for the audit log).
+    fn files(&self) -> anyhow::Result<(FileSet, Option<String>)> {
+        let Some(url) = &self.git.git else {
+            let files = FileSet::read_folder(&self.root).map_err(|e| {
+                anyhow::anyhow!("cannot read the repository {}: {e}", self.root.display())
+            })?;
+            return Ok((files, hopthu::git::folder_revision(&self.root)));
+        };
+        let g = &self.git;
+        let source = hopthu::git::GitSource {
+            url: url.clone(),
+            branch: String::new(),
+            path: g.git_path.clone(),
+            cache: g.git_cache.clone().unwrap_or_else(default_git_cache),
+            auth: git_auth(
+                g.git_token_file.as_deref(),
+                g.git_username.clone(),
+                g.git_ssh_key.clone(),
+                g.git_known_hosts.clone(),
+            )?,
+        };
+        let rev = g.rev.as_deref().unwrap_or("HEAD");
+        let (repo, oid) = source.fetch_rev(rev)?;
+        let files = hopthu::git::files_at(&repo, oid, &g.git_path)?;
+        Ok((files, Some(oid.to_string())))
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DriftChoice {
+    Correct,
+    Report,
+}
+
+/// `hopthu run`: each setting here wins over the configuration file.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A YAML configuration file (see the README); every setting in it can
+    /// also be given as a flag.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The git repository: a path, file://, https:// or ssh://.
+    #[arg(long)]
+    git: Option<String>,
+    #[arg(long)]
+    branch: Option<String>,
+    /// The folder inside the repository that holds hopthu.yaml.
+    #[arg(long)]
+    path: Option<String>,
+    /// How often to look for new commits and drift (30s, 5m, 1h).
+    #[arg(long)]
+    interval: Option<String>,
+    /// A file holding an https access token (or set HOPTHU_GIT_TOKEN).
+    #[arg(long)]
+    git_token_file: Option<PathBuf>,
+    #[arg(long)]
+    git_username: Option<String>,
+    #[arg(long)]
+    git_ssh_key: Option<PathBuf>,
+    #[arg(long)]
+    git_known_hosts: Option<PathBuf>,
+    #[arg(long)]
+    git_cache: Option<PathBuf>,
+    /// Apply only commits signed (SSH) by a key in this allowed-signers file.
+    #[arg(long)]
+    allowed_signers: Option<PathBuf>,
+    /// The live directory: ldap://, ldaps:// or ldif:PATH.
+    #[arg(long, env = "HOPTHU_LIVE")]
+    live: Option<String>,
+    #[arg(long, env = "HOPTHU_BIND_DN")]
+    bind_dn: Option<String>,
+    /// A file holding the bind password (or set HOPTHU_BIND_PASSWORD).
+    #[arg(long)]
+    bind_password_file: Option<PathBuf>,
+    #[arg(long)]
+    starttls: bool,
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+    #[arg(long)]
+    base_dn: Option<String>,
+    /// State, audit log, backups, reports, approvals (default .hopthu).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Initial passwords of new mailboxes (default STATE_DIR/credentials.tsv).
+    #[arg(long)]
+    credentials_out: Option<PathBuf>,
+    /// Serve /healthz, /readyz, /metrics, /status and POST /hooks/git here.
+    #[arg(long)]
+    listen: Option<String>,
+    /// A file holding the webhook secret (or set HOPTHU_WEBHOOK_SECRET).
+    #[arg(long)]
+    webhook_secret_file: Option<PathBuf>,
+    /// What to do about changes made by hand in the directory.
+    #[arg(long, value_enum)]
+    drift_policy: Option<DriftChoice>,
+    /// POST each report as JSON to this URL.
+    #[arg(long)]
+    notify_url: Option<String>,
+    /// One cycle, then exit (0 done, 1 failed).
+    #[arg(long)]
+    once: bool,
+    #[arg(long, value_enum)]
+    lang: Option<Lang>,
+}
+
+fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<String> {
+    Ok(std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the {what} file {}: {e}", path.display()))?
+        .trim_end_matches(['\n', '\r'])
+        .to_string())
+}
+
+fn run_config(
+    a: RunArgs,
+    today: Option<chrono::NaiveDate>,
+) -> anyhow::Result<hopthu::run::RunConfig> {
+    use hopthu::run::{DriftPolicy, RunFile};
+    let f = match &a.config {
+        Some(p) => RunFile::read(p).map_err(|e| anyhow::anyhow!(e))?,
+        None => RunFile::default(),
+    };
+    let url = a.git.or(f.git.url).ok_or_else(|| {
+        anyhow::anyhow!("no repository: give --git URL or `git.url` in the configuration file")
+    })?;
+    let live = a.live.or(f.live.url).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no live directory: give --live URL or `live.url` in the configuration file"
+        )
+    })?;
+    let interval = a
+        .interval
+        .or(f.git.interval)
+        .map(|s| hopthu::run::parse_duration(&s).map_err(|e| anyhow::anyhow!(e)))
+        .transpose()?
+        .unwrap_or(std::time::Duration::from_secs(300));
+    let state_dir = a
+        .state_dir
+        .or(f.state_dir)
+        .unwrap_or_else(|| PathBuf::from(".hopthu"));
+    let bind_dn = a.bind_dn.or(f.live.bind_dn);
+    let password = match a.bind_password_file.or(f.live.bind_password_file) {
+        Some(p) => Some(read_secret_file(&p, "bind password")?),
+        None => std::env::var("HOPTHU_BIND_PASSWORD").ok(),
+    };
+    if bind_dn.is_some() && password.is_none() {
+        anyhow::bail!(
+            "a bind DN needs a password: --bind-password-file FILE, `live.bindPasswordFile`, or HOPTHU_BIND_PASSWORD"
+        );
+    }
+    let webhook_secret = match a.webhook_secret_file.or(f.webhook_secret_file) {
+        Some(p) => Some(read_secret_file(&p, "webhook secret")?),
+        None => std::env::var("HOPTHU_WEBHOOK_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty()),
+    };
+    let listen = a
+        .listen
+        .or(f.listen)
+        .map(|l| {
+            l.parse::<std::net::SocketAddr>().map_err(|e| {
+                anyhow::anyhow!("--listen {l}: {e} (write ADDRESS:PORT, like 127.0.0.1:8080)")
+            })
+        })
+        .transpose()?;
+    let token_file = a.git_token_file.or(f.git.token_file);
+    Ok(hopthu::run::RunConfig {
+        source: hopthu::git::GitSource {
+            url,
+            branch: a.branch.or(f.git.branch).unwrap_or_else(|| "main".into()),
+            path: a.path.or(f.git.path).unwrap_or_default(),
+            cache: a
+                .git_cache
+                .or(f.git.cache)
+                .unwrap_or_else(|| state_dir.join("git")),
+            auth: git_auth(
+                token_file.as_deref(),
+                a.git_username.or(f.git.username),
+                a.git_ssh_key.or(f.git.ssh_key_file),
+                a.git_known_hosts.or(f.git.known_hosts_file),
+            )?,
+        },
+        interval,
+        allowed_signers: a.allowed_signers.or(f.git.allowed_signers),
+        connect: hopthu::live::ConnectOptions {
+            url: live,
+            starttls: a.starttls || f.live.starttls,
+            ca_file: a.ca_file.or(f.live.ca_file),
+            bind_dn,
+            bind_password: password,
+            concurrency: 64,
+        },
+        base_dn: a.base_dn.or(f.live.base_dn),
+        credentials_out: a
+            .credentials_out
+            .or(f.credentials_file)
+            .unwrap_or_else(|| state_dir.join("credentials.tsv")),
+        state_dir,
+        listen,
+        webhook_secret: webhook_secret.map(hopthu::git::Secret::new),
+        drift_policy: match a.drift_policy {
+            Some(DriftChoice::Correct) => DriftPolicy::Correct,
+            Some(DriftChoice::Report) => DriftPolicy::Report,
+            None => f.drift_policy.unwrap_or_default(),
+        },
+        notify_url: a.notify_url.or(f.notify_url),
+        lang: language(a.lang).or(f.language),
+        lock_ttl: std::time::Duration::from_secs(60),
+        webhook_quiet: std::time::Duration::from_secs(2),
+        webhook_max_wait: std::time::Duration::from_secs(30),
+        once: a.once,
+        today,
+    })
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum PlanFormat {
     Human,
@@ -94,6 +380,8 @@ enum Command {
         /// The repository root (holds hopthu.yaml and agencies/).
         #[arg(default_value = ".")]
         root: PathBuf,
+        #[command(flatten)]
+        git: GitArgs,
         #[arg(long, value_enum, default_value = "human")]
         format: OutputFormat,
         /// Language of the messages (overrides `language` in hopthu.yaml).
@@ -128,6 +416,8 @@ enum Command {
         #[arg(default_value = ".")]
         root: PathBuf,
         #[command(flatten)]
+        git: GitArgs,
+        #[command(flatten)]
         live: LiveArgs,
         #[arg(long, value_enum, default_value = "human")]
         format: PlanFormat,
@@ -146,6 +436,8 @@ enum Command {
     Apply {
         #[arg(default_value = ".")]
         root: PathBuf,
+        #[command(flatten)]
+        git: GitArgs,
         #[command(flatten)]
         live: LiveArgs,
         /// Apply exactly this saved plan; refused when either input changed since.
@@ -184,6 +476,19 @@ enum Command {
         #[arg(long, value_enum)]
         lang: Option<Lang>,
     },
+    /// Reconcile continuously from a git repository (fetch, verify,
+    /// validate, plan, apply, report), serving health, metrics, status and
+    /// a webhook.
+    Run(Box<RunArgs>),
+    /// Approve held deletions for `hopthu run`: it releases exactly those
+    /// on its next cycle.
+    Approve {
+        /// The fingerprint the plan, the report or /status printed.
+        fingerprint: String,
+        /// The runner's state folder.
+        #[arg(long, default_value = ".hopthu")]
+        state_dir: PathBuf,
+    },
     /// Print the JSON Schemas of the format (both, or one), or write them.
     Schema {
         #[arg(value_enum)]
@@ -217,10 +522,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate {
             root,
+            git,
             format,
             lang,
             color,
-        } => cmd_validate(&root, format, lang, color, today),
+        } => cmd_validate(&Repo { root, git }, format, lang, color, today),
         Command::Suggest {
             name,
             agency,
@@ -240,8 +546,27 @@ fn main() -> ExitCode {
             today,
         }),
         Command::Schema { which, write } => cmd_schema(which, write.as_deref()),
+        Command::Run(args) => run_config(*args, cli.today).and_then(|cfg| {
+            let rt = runtime()?;
+            match rt.block_on(hopthu::run::run(cfg)) {
+                Ok(code) => Ok(ExitCode::from(code)),
+                Err(e) => Err(anyhow::anyhow!(e)),
+            }
+        }),
+        Command::Approve {
+            fingerprint,
+            state_dir,
+        } => hopthu::run::approve(&state_dir, &fingerprint)
+            .map(|_| {
+                println!(
+                    "approved {fingerprint}: hopthu run releases exactly those deletions on its next cycle"
+                );
+                ExitCode::SUCCESS
+            })
+            .map_err(|e| anyhow::anyhow!("cannot record the approval in {}: {e}", state_dir.display())),
         Command::Plan {
             root,
+            git,
             live,
             format,
             out,
@@ -251,7 +576,7 @@ fn main() -> ExitCode {
         } => {
             let result = runtime().and_then(|rt| {
                 rt.block_on(cmd_plan(
-                    &root,
+                    &Repo { root, git },
                     &live,
                     format,
                     out.as_deref(),
@@ -272,6 +597,7 @@ fn main() -> ExitCode {
         }
         Command::Apply {
             root,
+            git,
             live,
             plan,
             yes,
@@ -282,7 +608,7 @@ fn main() -> ExitCode {
             color,
         } => runtime().and_then(|rt| {
             rt.block_on(cmd_apply(ApplyArgs {
-                root,
+                repo: Repo { root, git },
                 live,
                 plan,
                 yes,
@@ -341,24 +667,35 @@ fn language(lang: Option<Lang>) -> Option<Language> {
 }
 
 fn load(root: &Path, lang: Option<Language>, today: chrono::NaiveDate) -> anyhow::Result<Outcome> {
-    let files = FileSet::read_folder(root)
-        .map_err(|e| anyhow::anyhow!("cannot read the repository {}: {e}", root.display()))?;
+    let repo = Repo {
+        root: root.to_path_buf(),
+        git: GitArgs::default(),
+    };
+    Ok(load_repo(&repo, lang, today)?.0)
+}
+
+/// Validate the repository wherever it is; with the revision it is at.
+fn load_repo(
+    repo: &Repo,
+    lang: Option<Language>,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<(Outcome, Option<String>)> {
+    let (files, revision) = repo.files()?;
     let validators = schema::Validators::new();
-    Ok(validate::validate(
-        &files,
-        &validators,
-        &Options { lang, today },
+    Ok((
+        validate::validate(&files, &validators, &Options { lang, today }),
+        revision,
     ))
 }
 
 fn cmd_validate(
-    root: &Path,
+    repo: &Repo,
     format: OutputFormat,
     lang: Option<Lang>,
     color: ColorChoice,
     today: chrono::NaiveDate,
 ) -> anyhow::Result<ExitCode> {
-    let outcome = load(root, language(lang), today)?;
+    let (outcome, _) = load_repo(repo, language(lang), today)?;
     let format = match format {
         OutputFormat::Human => Format::Human,
         OutputFormat::Json => Format::Json,
@@ -569,11 +906,11 @@ fn use_color(c: ColorChoice) -> bool {
 
 /// Validate the repository; print its errors and stop when it is invalid.
 fn desired_state(
-    root: &Path,
+    repo: &Repo,
     lang: Option<Language>,
     today: chrono::NaiveDate,
-) -> anyhow::Result<Result<Outcome, ExitCode>> {
-    let outcome = load(root, lang, today)?;
+) -> anyhow::Result<Result<(Outcome, Option<String>), ExitCode>> {
+    let (outcome, revision) = load_repo(repo, lang, today)?;
     if !outcome.is_valid() || outcome.settings.is_none() {
         for d in outcome.diagnostics.iter().filter(|d| d.is_error()) {
             eprintln!("{}", diagnostics::render_human(d, false, outcome.lang));
@@ -581,7 +918,7 @@ fn desired_state(
         eprintln!("{}", summary_line(&outcome));
         return Ok(Err(ExitCode::from(1)));
     }
-    Ok(Ok(outcome))
+    Ok(Ok((outcome, revision)))
 }
 
 fn connect_options(live: &LiveArgs) -> anyhow::Result<hopthu::live::ConnectOptions> {
@@ -638,7 +975,7 @@ async fn make_plan(
 
 #[allow(clippy::too_many_arguments)]
 async fn cmd_plan(
-    root: &Path,
+    repo: &Repo,
     live: &LiveArgs,
     format: PlanFormat,
     out: Option<&Path>,
@@ -647,8 +984,8 @@ async fn cmd_plan(
     color: bool,
     today: chrono::NaiveDate,
 ) -> anyhow::Result<ExitCode> {
-    let outcome = match desired_state(root, lang, today)? {
-        Ok(o) => o,
+    let outcome = match desired_state(repo, lang, today)? {
+        Ok((o, _)) => o,
         Err(code) => return Ok(code),
     };
     let (plan, dir) = match make_plan(&outcome, live, today).await {
@@ -679,7 +1016,7 @@ async fn cmd_plan(
 }
 
 struct ApplyArgs {
-    root: PathBuf,
+    repo: Repo,
     live: LiveArgs,
     plan: Option<PathBuf>,
     yes: bool,
@@ -692,8 +1029,8 @@ struct ApplyArgs {
 }
 
 async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
-    let outcome = match desired_state(&a.root, a.lang, a.today)? {
-        Ok(o) => o,
+    let (outcome, revision) = match desired_state(&a.repo, a.lang, a.today)? {
+        Ok(x) => x,
         Err(code) => return Ok(code),
     };
     let lang = outcome.lang;
@@ -780,7 +1117,7 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         backup_dir: a.state_dir.join("backups"),
         audit: hopthu::audit::AuditLog::new(a.state_dir.join("audit.jsonl")),
         approve_deletes: a.approve_deletes.clone(),
-        revision: hopthu::git::folder_revision(&a.root),
+        revision,
         password_policy: settings.policy.password.clone(),
     };
     let report = match hopthu::apply::apply(&mut dir, &plan, &opts).await {
@@ -815,8 +1152,12 @@ async fn cmd_adopt(
     lang: Option<Language>,
     today: chrono::NaiveDate,
 ) -> anyhow::Result<ExitCode> {
-    let outcome = match desired_state(root, lang, today)? {
-        Ok(o) => o,
+    let repo = Repo {
+        root: root.to_path_buf(),
+        git: GitArgs::default(),
+    };
+    let outcome = match desired_state(&repo, lang, today)? {
+        Ok((o, _)) => o,
         Err(code) => return Ok(code),
     };
     let settings = outcome.settings.as_ref().expect("validated");

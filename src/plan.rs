@@ -137,6 +137,41 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.setup.is_empty()
     }
+
+    /// Leave these mailboxes as they are: every action on their keys goes
+    /// (changes made by hand that `driftPolicy: report` only reports).
+    /// Held deletions that remain get the fingerprint of what remains.
+    pub fn drop_keys(&mut self, keys: &HashSet<String>) {
+        if keys.is_empty() {
+            return;
+        }
+        let gone = |k: &str| keys.contains(k);
+        self.changes.retain(|c| !gone(&c.key));
+        self.held.retain(|c| !gone(&c.key));
+        let w = &mut self.work;
+        w.creates.retain(|(k, _)| !gone(k));
+        w.renames.retain(|(k, _, _)| !gone(k));
+        w.modifies.retain(|(k, _)| !gone(k));
+        w.deletes.retain(|(k, _, _)| !gone(k));
+        w.held_deletes.retain(|(k, _, _)| !gone(k));
+        self.summary = Summary::count(&self.changes);
+        if w.held_deletes.is_empty() {
+            self.held_fingerprint = None;
+            self.held_reason = None;
+        } else {
+            self.held_fingerprint = Some(held_fingerprint(&w.held_deletes));
+        }
+    }
+}
+
+/// What `--approve-deletes` must name to release exactly these deletions:
+/// their keys and the entries' UUIDs.
+fn held_fingerprint(held: &[(String, Write, LiveEntry)]) -> String {
+    let ids: Vec<String> = held
+        .iter()
+        .map(|(k, _, e)| format!("{k} {}", e.first("entryUUID").unwrap_or_default()))
+        .collect();
+    short_hash(&ids.join("\n"))
 }
 
 /// The writes behind the changes, in the order they must be sent.
@@ -602,15 +637,11 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
         None
     };
     if held_reason.is_some() {
-        let ids: Vec<String> = deletes
-            .iter()
-            .map(|(c, _, e)| format!("{} {}", c.key, e.first("entryUUID").unwrap_or_default()))
-            .collect();
-        held_fingerprint = Some(short_hash(&ids.join("\n")));
         for (c, w, e) in deletes {
             held.push(c.clone());
             work.held_deletes.push((c.key, w, e));
         }
+        held_fingerprint = Some(self::held_fingerprint(&work.held_deletes));
     } else {
         for (c, w, e) in deletes {
             work.deletes.push((c.key.clone(), w, e));

@@ -60,6 +60,7 @@ pub struct Problem {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RunReport {
     /// RFC 3339, UTC.
     pub time: String,
@@ -240,8 +241,13 @@ impl RunReport {
             if let Some(fp) = &self.held_fingerprint {
                 let _ = writeln!(
                     out,
-                    "\n{} `hopthu approve {fp}`",
-                    t(lang, "Phê duyệt bằng:", "Approve with:")
+                    "\n{} `hopthu approve {fp} --state-dir STATE_DIR` {}",
+                    t(lang, "Phê duyệt bằng:", "Approve with:"),
+                    t(
+                        lang,
+                        "(thư mục trạng thái của hopthu run)",
+                        "(the state folder of hopthu run)"
+                    )
                 );
             }
             out.push('\n');
@@ -285,11 +291,8 @@ impl RunReport {
     /// Write `<dir>/<time>-<commit>.json` and `.md`, each atomically.
     pub fn write(&self, dir: &Path) -> std::io::Result<PathBuf> {
         std::fs::create_dir_all(dir)?;
-        let stamp: String = self
-            .time
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect();
+        // Reports sort by when they were written, to the millisecond.
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ").to_string();
         let short = &self.commit.id[..self.commit.id.len().min(12)];
         let base = dir.join(format!("{stamp}-{short}"));
         let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;

@@ -10,6 +10,7 @@
 //! write not yet sent is refused, so a lost lock stops writing.
 
 use crate::live::{Attrs, ConnectOptions, Directory, Mod, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -69,14 +70,31 @@ enum Kind {
 
 /// Who this process is, for the lock's holder field.
 pub fn holder_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
+    let host = hostname();
     format!(
         "{host}/{}/{:08x}",
         std::process::id(),
         rand::random::<u32>()
     )
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// A holder on this host whose process is gone (killed, or crashed): its
+/// lock is stale now, not when its time runs out, so a restarted hopthu
+/// takes over at once.
+fn is_dead_here(holder: &str) -> bool {
+    let mut parts = holder.split('/');
+    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    host == hostname()
+        && pid.parse::<u32>().is_ok_and(|p| p != std::process::id())
+        && !Path::new(&format!("/proc/{pid}")).exists()
 }
 
 fn record(id: &str, until: chrono::DateTime<chrono::Utc>) -> String {
@@ -249,7 +267,7 @@ async fn take(
         return Err(LockError::Failed(format!("{dn} holds no lock record")));
     };
     let free = match parse_record(&current) {
-        Some((holder, until)) => holder == id || until < now,
+        Some((holder, until)) => holder == id || until < now || is_dead_here(&holder),
         None => true,
     };
     if !free {

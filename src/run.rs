@@ -1,0 +1,1107 @@
+//! `hopthu run`: the continuous reconciler, the way Flux and Argo CD run
+//! against their repositories. Each cycle fetches the branch, checks the
+//! commits' signatures (when asked), validates, plans against the live
+//! directory and applies within the safety rules of `apply`, then records
+//! what it did: a state file, metrics, and a report answering the request
+//! the commit carried.
+//!
+//! Between cycles it waits for the interval, a webhook, or a signal. A
+//! burst of webhooks is one cycle. One writer per directory: a writer lock
+//! (an entry in the directory, or a file lock beside an `ldif:` file) is
+//! held for as long as the process runs; a second instance waits on
+//! standby and writes nothing.
+
+use crate::apply;
+use crate::audit::AuditLog;
+use crate::git::{CommitInfo, GitSource, Secret};
+use crate::live::ConnectOptions;
+use crate::metrics::Metrics;
+use crate::model::Language;
+use crate::plan::Change;
+use crate::reconcile::{PlanSettings, Target};
+use crate::report::{self, Problem, RunReport};
+use crate::schema::Validators;
+use crate::signing::AllowedSigners;
+use crate::source::FileSet;
+use crate::validate::{self, Outcome};
+use crate::webhook::{self, SeenDeliveries};
+use crate::writer_lock::WriterLock;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What to do about changes made by hand in the live directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriftPolicy {
+    /// Put the directory back as the repository says.
+    #[default]
+    Correct,
+    /// Only say so (in the status, the metrics and a report).
+    Report,
+}
+
+/// Everything `hopthu run` needs, settled from the configuration file and
+/// the command line.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub source: GitSource,
+    pub interval: Duration,
+    /// Check every new first-parent commit's SSH signature against this
+    /// allowed-signers file.
+    pub allowed_signers: Option<PathBuf>,
+    pub connect: ConnectOptions,
+    pub base_dn: Option<String>,
+    /// `state.json`, `audit.jsonl`, `backups/`, `reports/`, `approvals`.
+    pub state_dir: PathBuf,
+    /// Initial passwords of new mailboxes (mode 0600).
+    pub credentials_out: PathBuf,
+    /// Where `/healthz`, `/readyz`, `/metrics`, `/status` and
+    /// `POST /hooks/git` are served; none to serve nothing.
+    pub listen: Option<std::net::SocketAddr>,
+    pub webhook_secret: Option<Secret>,
+    pub drift_policy: DriftPolicy,
+    /// POST each report as JSON here.
+    pub notify_url: Option<String>,
+    pub lang: Option<Language>,
+    /// How long a writer lock lasts without renewal.
+    pub lock_ttl: Duration,
+    /// A webhook wakes the loop once no other has come for this long.
+    pub webhook_quiet: Duration,
+    /// ... or once this long has passed since the first of a burst.
+    pub webhook_max_wait: Duration,
+    /// One cycle, then exit (for cron, and for tests).
+    pub once: bool,
+    /// The day dates are compared with; today when none.
+    pub today: Option<NaiveDate>,
+}
+
+/// What the runner remembers between cycles and restarts (`state.json`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct State {
+    /// The exact commit whose desired state was last applied.
+    pub last_applied_commit: Option<String>,
+    /// When that commit was made (seconds since the epoch).
+    pub last_applied_commit_time: Option<i64>,
+    pub last_applied_at: Option<String>,
+    pub last_attempted_commit: Option<String>,
+    /// `applied`, `no-change`, `invalid`, ... (see `report::Result`).
+    pub last_result: Option<String>,
+    pub last_error: Option<String>,
+    /// Deletions waiting for a person's approval.
+    #[serde(default)]
+    pub held: Vec<Change>,
+    pub held_fingerprint: Option<String>,
+    pub held_reason: Option<String>,
+    /// Changes made by hand, as last seen.
+    #[serde(default)]
+    pub drift: usize,
+    #[serde(default)]
+    pub consecutive_failures: u64,
+    /// The same actions keep failing: the cycle backs off.
+    #[serde(default)]
+    pub stalled: bool,
+    /// What the last report said, so that an unchanged world is not
+    /// reported again every interval.
+    pub last_reported: Option<String>,
+    #[serde(default)]
+    pub cycles: u64,
+}
+
+impl State {
+    pub fn load(dir: &Path) -> State {
+        std::fs::read(dir.join("state.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Written atomically: a crash never leaves it half written.
+    pub fn save(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        crate::fsutil::write_atomic(&dir.join("state.json"), text.as_bytes())
+    }
+}
+
+/// Where the runner is, for `/status`.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    #[serde(flatten)]
+    pub state: State,
+    pub ready: bool,
+    /// `starting`, `reconciling`, `idle`, `standby`, `backing-off`, `stopping`.
+    pub phase: String,
+    pub last_cycle_at: Option<String>,
+    pub next_cycle_at: Option<String>,
+    /// Why this instance does not write (another holds the writer lock).
+    pub standby: Option<String>,
+}
+
+/// What the loop, the HTTP endpoints and the signal handler share.
+pub struct Shared {
+    pub metrics: Metrics,
+    pub status: Mutex<Status>,
+    /// Raised by a webhook or a signal.
+    pub wake: tokio::sync::Notify,
+    /// When the last valid webhook came.
+    pub last_hook: Mutex<Option<Instant>>,
+    pub seen: Mutex<SeenDeliveries>,
+    pub webhook_secret: Option<Secret>,
+    pub stopping: AtomicBool,
+}
+
+impl Shared {
+    pub fn new(webhook_secret: Option<Secret>) -> Shared {
+        Shared {
+            metrics: Metrics::default(),
+            status: Mutex::new(Status {
+                phase: "starting".into(),
+                ..Status::default()
+            }),
+            wake: tokio::sync::Notify::new(),
+            last_hook: Mutex::new(None),
+            seen: Mutex::new(SeenDeliveries::default()),
+            webhook_secret,
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    fn status(&self) -> std::sync::MutexGuard<'_, Status> {
+        self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ask the loop to stop after the cycle in flight.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// One line on stderr per event, with the time; never a secret.
+pub fn log(msg: &str) {
+    eprintln!("{} hopthu: {msg}", now_rfc3339());
+}
+
+/// `30s`, `5m`, `1h`, `2h30m`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration (write 30s, 5m, 1h)"))?;
+        num.clear();
+        total += n * match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(format!("`{s}` is not a duration (write 30s, 5m, 1h)")),
+        };
+    }
+    if !num.is_empty() || total == 0 {
+        return Err(format!("`{s}` is not a duration (write 30s, 5m, 1h)"));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// What a fetch gives a cycle: the commit and its files, whether its
+/// signatures hold, and whether the history was rewritten since the last
+/// applied commit. Git's objects never leave the blocking thread.
+struct Fetched {
+    commit: CommitInfo,
+    files: FileSet,
+    /// A commit that is unsigned or badly signed, and why.
+    unverified: Option<String>,
+    /// The new head does not descend from the last applied commit.
+    rewritten: bool,
+    /// The files of the last applied commit, when it is still there.
+    previous: Option<FileSet>,
+}
+
+fn fetch(
+    source: &GitSource,
+    last_applied: Option<&str>,
+    signers: Option<&AllowedSigners>,
+) -> Result<Fetched, String> {
+    let (repo, head) = source.fetch().map_err(|e| e.to_string())?;
+    let commit = crate::git::commit_info(&repo, head).map_err(|e| e.to_string())?;
+    let files = crate::git::files_at(&repo, head, &source.path).map_err(|e| e.to_string())?;
+    let last = last_applied.and_then(|id| git2::Oid::from_str(id).ok());
+    let last_known = last.filter(|oid| repo.find_commit(*oid).is_ok());
+    let rewritten = match (last, last_known) {
+        (None, _) => false,
+        // The last applied commit is gone from the fetched history.
+        (Some(_), None) => true,
+        (Some(_), Some(oid)) => !crate::git::descends_from(&repo, head, oid),
+    };
+    let unverified = match signers {
+        None => None,
+        Some(signers) => {
+            let since = if rewritten { None } else { last_known };
+            let commits =
+                crate::git::first_parent_since(&repo, head, since).map_err(|e| e.to_string())?;
+            commits
+                .iter()
+                .find_map(|oid| signers.verify_commit(&repo, *oid).err())
+                .map(|e| e.to_string())
+        }
+    };
+    let previous = last_known
+        .filter(|oid| *oid != head)
+        .and_then(|oid| crate::git::files_at(&repo, oid, &source.path).ok());
+    Ok(Fetched {
+        commit,
+        files,
+        unverified,
+        rewritten,
+        previous,
+    })
+}
+
+/// How a cycle ended, for the loop's timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Done, or nothing to do: wait for the interval.
+    Fine,
+    /// Something failed: back off, then try again.
+    Failed,
+    /// Another instance writes: wait for the interval.
+    Standby,
+}
+
+/// The approvals a person gave with `hopthu approve FINGERPRINT`.
+pub fn approvals_file(state_dir: &Path) -> PathBuf {
+    state_dir.join("approvals")
+}
+
+/// Record an approval of held deletions for the runner to pick up.
+pub fn approve(state_dir: &Path, fingerprint: &str) -> std::io::Result<()> {
+    let path = approvals_file(state_dir);
+    let mut list: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    if !list.iter().any(|l| l == fingerprint) {
+        list.push(fingerprint.to_string());
+    }
+    std::fs::create_dir_all(state_dir)?;
+    crate::fsutil::write_atomic(&path, (list.join("\n") + "\n").as_bytes())
+}
+
+fn take_approval(state_dir: &Path, fingerprint: &str) -> bool {
+    let path = approvals_file(state_dir);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return false;
+    };
+    if !text.lines().any(|l| l.trim() == fingerprint) {
+        return false;
+    }
+    let rest: String = text
+        .lines()
+        .filter(|l| l.trim() != fingerprint && !l.trim().is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let _ = crate::fsutil::write_atomic(&path, rest.as_bytes());
+    true
+}
+
+/// The loop's own state across cycles.
+struct Runner {
+    cfg: RunConfig,
+    shared: Arc<Shared>,
+    state: State,
+    signers: Option<AllowedSigners>,
+    validators: Arc<Validators>,
+    lock: Option<WriterLock>,
+}
+
+impl Runner {
+    fn today(&self) -> NaiveDate {
+        self.cfg
+            .today
+            .unwrap_or_else(|| chrono::Local::now().date_naive())
+    }
+
+    fn save(&mut self) {
+        if let Err(e) = self.state.save(&self.cfg.state_dir) {
+            log(&format!("cannot save the state file: {e}"));
+        }
+        let mut st = self.shared.status();
+        st.state = self.state.clone();
+    }
+
+    /// The writer lock, taken when this instance has none.
+    async fn ensure_lock(&mut self, base_dn: &str) -> Result<(), String> {
+        if let Some(lock) = &self.lock {
+            if lock.fence.is_up() {
+                return Ok(());
+            }
+            log("the writer lock was lost: writing stopped; taking it again");
+            if let Some(lock) = self.lock.take() {
+                lock.release().await;
+            }
+        }
+        match WriterLock::acquire(&self.cfg.connect, base_dn, self.cfg.lock_ttl).await {
+            Ok(lock) => {
+                self.lock = Some(lock);
+                self.shared.status().standby = None;
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn cycle(&mut self) -> Ended {
+        let started = Instant::now();
+        self.shared.status().phase = "reconciling".into();
+        self.state.cycles += 1;
+        let (result, ended) = self.cycle_inner().await;
+        let seconds = started.elapsed().as_secs_f64();
+        self.shared
+            .metrics
+            .cycle(result, seconds, chrono::Utc::now().timestamp());
+        match ended {
+            Ended::Failed => {
+                self.state.consecutive_failures += 1;
+            }
+            Ended::Fine => {
+                self.state.consecutive_failures = 0;
+                self.shared.metrics.set_ready(true);
+                self.shared.status().ready = true;
+            }
+            Ended::Standby => {}
+        }
+        self.shared
+            .metrics
+            .set_consecutive_failures(self.state.consecutive_failures);
+        self.shared.status().last_cycle_at = Some(now_rfc3339());
+        self.save();
+        ended
+    }
+
+    async fn cycle_inner(&mut self) -> (&'static str, Ended) {
+        // 1. Fetch, read the commit's tree, check signatures: git is
+        //    blocking work, done off the async threads.
+        let source = self.cfg.source.clone();
+        let last = self.state.last_applied_commit.clone();
+        let signers = self.signers.clone();
+        let fetched =
+            tokio::task::spawn_blocking(move || fetch(&source, last.as_deref(), signers.as_ref()))
+                .await
+                .unwrap_or_else(|e| Err(format!("the fetch failed: {e}")));
+        let fetched = match fetched {
+            Ok(f) => f,
+            Err(e) => {
+                log(&format!(
+                    "cannot fetch the repository: {e}; nothing applied"
+                ));
+                self.state.last_error = Some(e);
+                self.state.last_result = Some(report::Result::Failed.as_str().into());
+                return ("failed", Ended::Failed);
+            }
+        };
+        let commit = fetched.commit.clone();
+        let short = &commit.id[..commit.id.len().min(12)];
+        self.state.last_attempted_commit = Some(commit.id.clone());
+
+        // 2. Signatures.
+        if let Some(why) = &fetched.unverified {
+            log(&format!("commit {short}: {why}; nothing applied"));
+            let lang = self.cfg.lang.unwrap_or_default();
+            let mut r = self.report(&commit, report::Result::Unverified, lang);
+            r.error = Some(why.clone());
+            self.state.last_error = Some(why.clone());
+            self.finish(r).await;
+            return ("unverified", Ended::Fine);
+        }
+
+        // 3. Validation.
+        let today = self.today();
+        let lang = self.cfg.lang;
+        let validators = self.validators.clone();
+        let files = fetched.files;
+        let outcome = tokio::task::spawn_blocking(move || {
+            validate::validate(&files, &validators, &validate::Options { lang, today })
+        })
+        .await
+        .expect("validation never panics");
+        let lang = outcome.lang;
+        if !outcome.is_valid() || outcome.settings.is_none() {
+            log(&format!(
+                "commit {short} is invalid ({} error(s)); nothing applied",
+                outcome.errors()
+            ));
+            let mut r = self.report(&commit, report::Result::Invalid, lang);
+            r.problems = problems(&outcome);
+            self.state.last_error = Some(format!(
+                "commit {short} is invalid: {} error(s)",
+                outcome.errors()
+            ));
+            self.finish(r).await;
+            return ("invalid", Ended::Fine);
+        }
+        let settings = outcome.settings.clone().expect("valid");
+        let target = Target::new(
+            &settings,
+            self.cfg.connect.clone(),
+            self.cfg.base_dn.clone(),
+        );
+
+        // 4. One writer.
+        if let Err(e) = self.ensure_lock(&target.base_dn).await {
+            log(&format!("standby: {e}"));
+            let mut st = self.shared.status();
+            st.standby = Some(e);
+            st.phase = "standby".into();
+            return ("standby", Ended::Standby);
+        }
+
+        // 5. Plan.
+        let ps = PlanSettings {
+            settings: &settings,
+            today,
+            hold_all_deletes: fetched.rewritten,
+        };
+        let (mut plan, mut dir) =
+            match crate::reconcile::plan_against(&outcome.desired, &ps, &target).await {
+                Ok(x) => x,
+                Err(e) => {
+                    log(&format!("commit {short}: {e}; nothing applied"));
+                    let mut r = self.report(&commit, report::Result::Failed, lang);
+                    r.error = Some(e.to_string());
+                    self.state.last_error = Some(e.to_string());
+                    self.finish(r).await;
+                    return ("failed", Ended::Failed);
+                }
+            };
+
+        // 6. Drift: changes the repository did not ask for. On the commit
+        //    last applied, every change is one; on a new commit, those of
+        //    mailboxes the commit did not touch.
+        let same_commit = self.state.last_applied_commit.as_deref() == Some(commit.id.as_str());
+        let untouched: Option<HashSet<String>> = if same_commit {
+            None
+        } else {
+            fetched.previous.as_ref().map(|prev| {
+                let old = validate::validate(
+                    prev,
+                    &self.validators,
+                    &validate::Options {
+                        lang: Some(lang),
+                        today,
+                    },
+                );
+                unchanged_keys(&old, &outcome)
+            })
+        };
+        let drift: Vec<Change> = plan
+            .changes
+            .iter()
+            .filter(|c| same_commit || untouched.as_ref().is_some_and(|u| u.contains(&c.key)))
+            .cloned()
+            .collect();
+        self.state.drift = drift.len();
+        self.shared.metrics.set_drift(drift.len());
+        if !drift.is_empty() && self.cfg.drift_policy == DriftPolicy::Report {
+            let keys: HashSet<String> = drift.iter().map(|c| c.key.clone()).collect();
+            plan.drop_keys(&keys);
+            log(&format!(
+                "{} change(s) made by hand in the directory; reported, not corrected (driftPolicy: report)",
+                drift.len()
+            ));
+        }
+
+        // 7. Apply, within the safety rules.
+        let approved = plan
+            .held_fingerprint
+            .clone()
+            .filter(|fp| take_approval(&self.cfg.state_dir, fp));
+        if let Some(fp) = &approved {
+            log(&format!("held deletions {fp} approved: releasing them"));
+        }
+        let nothing = plan.is_empty() && (plan.held.is_empty() || approved.is_none());
+        let mut applied: Option<apply::Report> = None;
+        if !nothing {
+            if let Some(lock) = &self.lock {
+                dir.set_fence(lock.fence.clone());
+            }
+            let opts = apply::Options {
+                credentials_out: Some(self.cfg.credentials_out.clone()),
+                backup_dir: self.cfg.state_dir.join("backups"),
+                audit: AuditLog::new(self.cfg.state_dir.join("audit.jsonl")),
+                approve_deletes: approved.clone(),
+                revision: Some(commit.id.clone()),
+                password_policy: settings.policy.password.clone(),
+            };
+            match apply::apply(&mut dir, &plan, &opts).await {
+                Ok(r) => applied = Some(r),
+                Err(e) => {
+                    let _ = dir.close().await;
+                    log(&format!("commit {short}: {e}"));
+                    let mut r = self.report(&commit, report::Result::Failed, lang);
+                    r.error = Some(e.to_string());
+                    self.state.last_error = Some(e.to_string());
+                    self.finish(r).await;
+                    return ("failed", Ended::Failed);
+                }
+            }
+        }
+        let _ = dir.close().await;
+
+        // 8. Record.
+        let failed = applied.as_ref().map_or(0, |r| r.failed);
+        let done = applied.as_ref().map_or(0, |r| r.done);
+        if let Some(r) = &applied {
+            for o in &r.outcomes {
+                self.shared
+                    .metrics
+                    .action(o.action.as_str(), o.error.is_none());
+            }
+        }
+        let held_now = applied.as_ref().map_or(plan.held.len(), |r| r.held);
+        let (held, held_fingerprint, held_reason) = if held_now > 0 {
+            (
+                plan.held.clone(),
+                plan.held_fingerprint.clone(),
+                plan.held_reason.clone(),
+            )
+        } else {
+            (Vec::new(), None, None)
+        };
+        self.shared.metrics.set_held(held.len());
+        self.shared.metrics.set_mailboxes(by_status(&outcome));
+        let result = if failed > 0 {
+            report::Result::PartlyApplied
+        } else if !plan.conflicts.is_empty() {
+            report::Result::Conflicts
+        } else if !drift.is_empty() && self.cfg.drift_policy == DriftPolicy::Report {
+            report::Result::DriftReported
+        } else if done > 0 {
+            report::Result::Applied
+        } else {
+            report::Result::NoChange
+        };
+        // The commit counts as applied once every action it asked for was
+        // carried out (held deletions wait for a person, not for hopthu).
+        if failed == 0 {
+            self.state.last_applied_commit = Some(commit.id.clone());
+            self.state.last_applied_commit_time = Some(commit.time);
+            self.state.last_applied_at = Some(now_rfc3339());
+            self.shared
+                .metrics
+                .set_last_applied_commit_time(commit.time);
+        }
+        self.state.stalled = failed > 0 && self.state.consecutive_failures + 1 >= STALLED_AFTER;
+        self.state.held = held.clone();
+        self.state.held_fingerprint = held_fingerprint.clone();
+        self.state.held_reason = held_reason.clone();
+        self.state.last_error = applied
+            .as_ref()
+            .and_then(|r| r.audit_error.clone())
+            .or_else(|| (failed > 0).then(|| format!("{failed} action(s) failed; retried")));
+        if done > 0 || failed > 0 {
+            log(&format!(
+                "commit {short}: {done} action(s) done, {failed} failed, {} held",
+                held.len()
+            ));
+        }
+        let mut r = self.report(&commit, result, lang);
+        r.summary = plan.summary.clone();
+        if let Some(a) = &applied {
+            r.outcomes = a.outcomes.clone();
+            r.backup = a.backup.clone();
+        }
+        r.held = held;
+        r.held_fingerprint = held_fingerprint;
+        r.held_reason = held_reason;
+        r.drift = drift;
+        r.error = self.state.last_error.clone();
+        self.finish(r).await;
+        if failed > 0 {
+            ("partly-applied", Ended::Failed)
+        } else {
+            (result.as_str(), Ended::Fine)
+        }
+    }
+
+    fn report(&self, commit: &CommitInfo, result: report::Result, lang: Language) -> RunReport {
+        RunReport {
+            time: now_rfc3339(),
+            commit: commit.clone(),
+            result,
+            summary: Default::default(),
+            outcomes: Vec::new(),
+            held: Vec::new(),
+            held_fingerprint: None,
+            held_reason: None,
+            problems: Vec::new(),
+            drift: Vec::new(),
+            error: None,
+            backup: None,
+            language: lang,
+        }
+    }
+
+    /// Keep the result, and write and send the report when it says
+    /// something new: a new commit, actions carried out, a new problem.
+    async fn finish(&mut self, r: RunReport) {
+        self.state.last_result = Some(r.result.as_str().into());
+        let said = format!(
+            "{} {} {} {} {:?} {}",
+            r.commit.id,
+            r.result.as_str(),
+            r.held_fingerprint.as_deref().unwrap_or(""),
+            r.drift.len(),
+            r.error,
+            r.problems.len()
+        );
+        let news = !r.outcomes.is_empty() || self.state.last_reported.as_deref() != Some(&said);
+        if !news {
+            return;
+        }
+        self.state.last_reported = Some(said);
+        match r.write(&self.cfg.state_dir.join("reports")) {
+            Ok(path) => log(&format!("report: {}", path.display())),
+            Err(e) => log(&format!("cannot write the report: {e}")),
+        }
+        if let Some(url) = &self.cfg.notify_url
+            && let Err(e) = report::notify(url, &r).await
+        {
+            log(&e);
+        }
+    }
+}
+
+/// After this many cycles in a row with failed actions, the runner says it
+/// is stalled (and keeps backing off) instead of retrying hot.
+const STALLED_AFTER: u64 = 5;
+
+/// The wait after `failures` failed cycles in a row: 5 s, doubling, at most
+/// the interval (and at most 10 minutes).
+pub fn backoff(failures: u64, interval: Duration) -> Duration {
+    let exp = failures.saturating_sub(1).min(10) as u32;
+    let wait = Duration::from_secs(5) * 2u32.pow(exp);
+    wait.min(interval).min(Duration::from_secs(600))
+}
+
+/// Keys whose desired mailbox is the same in both outcomes.
+fn unchanged_keys(old: &Outcome, new: &Outcome) -> HashSet<String> {
+    let before: HashMap<&str, &crate::desired::DesiredMailbox> =
+        old.desired.iter().map(|m| (m.key.as_str(), m)).collect();
+    new.desired
+        .iter()
+        .filter(|m| {
+            before
+                .get(m.key.as_str())
+                .is_some_and(|o| same_mailbox(o, m))
+        })
+        .map(|m| m.key.clone())
+        .collect()
+}
+
+/// The same mailbox, wherever in the repository it is declared.
+fn same_mailbox(a: &crate::desired::DesiredMailbox, b: &crate::desired::DesiredMailbox) -> bool {
+    let mut a = a.clone();
+    a.file = b.file.clone();
+    a.pointer = b.pointer.clone();
+    a == *b
+}
+
+fn problems(o: &Outcome) -> Vec<Problem> {
+    o.diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| Problem {
+            file: d.file.clone(),
+            line: d.line,
+            column: d.column,
+            code: d.code.to_string(),
+            message: d.message.clone(),
+            hint: d.hint.clone(),
+        })
+        .collect()
+}
+
+fn by_status(o: &Outcome) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for d in &o.desired {
+        let s = match d.status {
+            crate::model::Status::Active => "active",
+            crate::model::Status::Locked => "locked",
+        };
+        *m.entry(s.to_string()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Run until stopped (or one cycle with `once`). Returns the exit code.
+pub async fn run(cfg: RunConfig) -> Result<u8, String> {
+    let signers = match &cfg.allowed_signers {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the allowed signers {}: {e}", path.display()))?;
+            let s = AllowedSigners::parse(&text)
+                .map_err(|e| format!("the allowed signers {}: {e}", path.display()))?;
+            if s.is_empty() {
+                return Err(format!(
+                    "the allowed signers {} lists no key: no commit could be applied",
+                    path.display()
+                ));
+            }
+            Some(s)
+        }
+        None => None,
+    };
+    std::fs::create_dir_all(&cfg.state_dir)
+        .map_err(|e| format!("cannot create {}: {e}", cfg.state_dir.display()))?;
+    AuditLog::new(cfg.state_dir.join("audit.jsonl"))
+        .check_writable()
+        .map_err(|e| {
+            format!(
+                "cannot write the audit log in {}: {e}",
+                cfg.state_dir.display()
+            )
+        })?;
+    let shared = Arc::new(Shared::new(cfg.webhook_secret.clone()));
+    let state = State::load(&cfg.state_dir);
+    if let Some(t) = state.last_applied_commit_time {
+        shared.metrics.set_last_applied_commit_time(t);
+    }
+    shared.status().state = state.clone();
+
+    let server = match cfg.listen {
+        Some(addr) if !cfg.once => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            log(&format!(
+                "serving /healthz, /readyz, /metrics, /status and /hooks/git on {}",
+                listener.local_addr().map_err(|e| e.to_string())?
+            ));
+            let app = crate::serve::router(shared.clone());
+            let stop = shared.clone();
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        while !stop.stopping() {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    })
+                    .await;
+            }))
+        }
+        _ => None,
+    };
+    spawn_signal_handler(shared.clone());
+
+    let mut runner = Runner {
+        validators: Arc::new(Validators::new()),
+        cfg,
+        shared: shared.clone(),
+        state,
+        signers,
+        lock: None,
+    };
+    log(&format!(
+        "watching {} ({}, {}) every {}s; writing to {}",
+        crate::git::redact_url(&runner.cfg.source.url),
+        runner.cfg.source.branch,
+        if runner.cfg.source.path.is_empty() {
+            "."
+        } else {
+            &runner.cfg.source.path
+        },
+        runner.cfg.interval.as_secs(),
+        crate::git::redact_url(&runner.cfg.connect.url),
+    ));
+    let mut code = 0u8;
+    loop {
+        let ended = runner.cycle().await;
+        if runner.cfg.once {
+            // A single cycle that could not do its work (an error, or
+            // another instance writing) is a failure for the script that
+            // asked for it.
+            code = u8::from(ended != Ended::Fine);
+            break;
+        }
+        if shared.stopping() {
+            break;
+        }
+        let wait = match ended {
+            Ended::Failed => {
+                let w = backoff(runner.state.consecutive_failures, runner.cfg.interval);
+                shared.status().phase = if runner.state.stalled {
+                    "stalled".into()
+                } else {
+                    "backing-off".into()
+                };
+                w
+            }
+            Ended::Standby => runner.cfg.interval,
+            Ended::Fine => {
+                shared.status().phase = "idle".into();
+                runner.cfg.interval
+            }
+        };
+        shared.status().next_cycle_at = Some(
+            (chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default())
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+        wait_for_next(&shared, wait, &runner.cfg).await;
+        if shared.stopping() {
+            break;
+        }
+    }
+    shared.status().phase = "stopping".into();
+    if let Some(lock) = runner.lock.take() {
+        lock.release().await;
+    }
+    shared.stop();
+    if let Some(s) = server {
+        let _ = s.await;
+    }
+    log("stopped");
+    Ok(code)
+}
+
+/// Sleep until the interval passes, a webhook burst settles, or a signal.
+async fn wait_for_next(shared: &Shared, wait: Duration, cfg: &RunConfig) {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => return,
+            _ = shared.wake.notified() => {}
+        }
+        if shared.stopping() {
+            return;
+        }
+        let first = shared
+            .last_hook
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let Some(first) = first else { continue };
+        // A push rarely comes alone: wait for the burst to settle, so that
+        // it costs one cycle, not one per push.
+        let started = Instant::now();
+        let mut last = first;
+        loop {
+            let quiet_until = last + cfg.webhook_quiet;
+            let now = Instant::now();
+            if now >= quiet_until || now.duration_since(started) >= cfg.webhook_max_wait {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(quiet_until - now) => {}
+                _ = shared.wake.notified() => {}
+            }
+            if shared.stopping() {
+                return;
+            }
+            if let Some(t) = shared
+                .last_hook
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+            {
+                last = t;
+            }
+        }
+        return;
+    }
+}
+
+fn spawn_signal_handler(shared: Arc<Shared>) {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        log("stopping: the cycle in flight finishes first");
+        shared.stop();
+    });
+}
+
+/// Check a webhook and wake the loop. Returns the HTTP status.
+pub fn handle_webhook(
+    shared: &Shared,
+    header: &dyn Fn(&str) -> Option<String>,
+    body: &[u8],
+) -> u16 {
+    let secret = shared
+        .webhook_secret
+        .as_ref()
+        .map(|s| s.expose().as_bytes());
+    match webhook::verify(header, body, secret) {
+        Ok(delivery) => {
+            if let Some(id) = &delivery.id {
+                let mut seen = shared.seen.lock().unwrap_or_else(|p| p.into_inner());
+                if !seen.first_time(id) {
+                    shared.metrics.webhook("replayed");
+                    return 401;
+                }
+            }
+            shared.metrics.webhook("accepted");
+            *shared.last_hook.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+            shared.wake.notify_one();
+            202
+        }
+        Err(webhook::Refusal::NoSecret) => {
+            shared.metrics.webhook("disabled");
+            404
+        }
+        Err(_) => {
+            shared.metrics.webhook("refused");
+            401
+        }
+    }
+}
+
+/// The configuration file of `hopthu run` (YAML). Every setting can also
+/// be given on the command line, which wins. Relative paths are relative
+/// to the file's folder.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RunFile {
+    #[serde(default)]
+    pub git: GitFile,
+    #[serde(default)]
+    pub live: LiveFile,
+    pub state_dir: Option<PathBuf>,
+    pub credentials_file: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub webhook_secret_file: Option<PathBuf>,
+    pub drift_policy: Option<DriftPolicy>,
+    #[serde(rename = "notifyURL")]
+    pub notify_url: Option<String>,
+    pub language: Option<Language>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GitFile {
+    pub url: Option<String>,
+    pub branch: Option<String>,
+    pub path: Option<String>,
+    /// `30s`, `5m`, `1h`.
+    pub interval: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub username: Option<String>,
+    pub ssh_key_file: Option<PathBuf>,
+    pub known_hosts_file: Option<PathBuf>,
+    pub cache: Option<PathBuf>,
+    /// An allowed-signers file: every commit applied must be signed by one
+    /// of its keys.
+    pub allowed_signers: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LiveFile {
+    pub url: Option<String>,
+    #[serde(rename = "bindDN")]
+    pub bind_dn: Option<String>,
+    pub bind_password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub starttls: bool,
+    pub ca_file: Option<PathBuf>,
+    #[serde(rename = "baseDN")]
+    pub base_dn: Option<String>,
+}
+
+impl RunFile {
+    /// Read a configuration file: YAML, with the same refusals as the
+    /// repository's files (no anchors, no duplicate keys).
+    pub fn read(path: &Path) -> Result<RunFile, String> {
+        let shown = path.display();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+        let parsed = crate::yaml::parse(&text);
+        if let Some(e) = parsed.errors.first() {
+            return Err(format!(
+                "{shown}:{}:{}: {:?}",
+                e.pos.line, e.pos.col, e.kind
+            ));
+        }
+        let Some(root) = parsed.root else {
+            return Ok(RunFile::default());
+        };
+        let mut file: RunFile =
+            serde_json::from_value(root.to_json()).map_err(|e| format!("{shown}: {e}"))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let fix = |p: &mut Option<PathBuf>| {
+            if let Some(x) = p
+                && x.is_relative()
+            {
+                *x = dir.join(&*x);
+            }
+        };
+        fix(&mut file.state_dir);
+        fix(&mut file.credentials_file);
+        fix(&mut file.webhook_secret_file);
+        fix(&mut file.git.token_file);
+        fix(&mut file.git.ssh_key_file);
+        fix(&mut file.git.known_hosts_file);
+        fix(&mut file.git.cache);
+        fix(&mut file.git.allowed_signers);
+        fix(&mut file.live.bind_password_file);
+        fix(&mut file.live.ca_file);
+        Ok(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("300").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("2h30m").unwrap(), Duration::from_secs(9000));
+        for bad in ["", "m", "5x", "0s", "5m3", "-5m"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_interval() {
+        let hour = Duration::from_secs(3600);
+        let waits: Vec<u64> = (1..=9).map(|n| backoff(n, hour).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 600, 600]);
+        assert_eq!(backoff(3, Duration::from_secs(15)), Duration::from_secs(15));
+    }
+}

@@ -1,0 +1,84 @@
+//! The HTTP side of `hopthu run`: health and readiness for probes,
+//! Prometheus metrics, the status as JSON, and the git webhook. Nothing
+//! here reads or changes the directory: a webhook only wakes the loop.
+
+use crate::run::Shared;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::sync::Arc;
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/status", get(status))
+        .route(
+            "/hooks/git",
+            // Bigger bodies are refused (413) before anything reads them.
+            post(hook).layer(DefaultBodyLimit::max(crate::webhook::MAX_BODY)),
+        )
+        .with_state(shared)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Ready once a cycle has ended well.
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    let ready = shared.status.lock().map(|s| s.ready).unwrap_or(false);
+    if ready {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: no cycle has succeeded yet\n",
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        shared.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn status(State(shared): State<Arc<Shared>>) -> Response {
+    let body = shared
+        .status
+        .lock()
+        .map(|s| serde_json::to_string_pretty(&*s).unwrap_or_default())
+        .unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn hook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let code = crate::run::handle_webhook(&shared, &header, &body);
+    let text = match code {
+        202 => "accepted: a cycle follows\n",
+        404 => "no webhook secret is configured\n",
+        _ => "refused: unsigned, wrongly signed or replayed\n",
+    };
+    (
+        StatusCode::from_u16(code).unwrap_or(StatusCode::UNAUTHORIZED),
+        text,
+    )
+        .into_response()
+}
