@@ -680,7 +680,9 @@ impl Runner {
             r.error,
             r.problems.len()
         );
-        let news = !r.outcomes.is_empty() || self.state.last_reported.as_deref() != Some(&said);
+        // Something done is news; the same failure again is not.
+        let news = r.outcomes.iter().any(|o| o.error.is_none())
+            || self.state.last_reported.as_deref() != Some(&said);
         if !news {
             return;
         }

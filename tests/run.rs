@@ -943,3 +943,38 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn an_action_that_keeps_failing_ends_stalled_not_in_a_hot_loop() {
+    let w = World::new(true);
+    let s = w.slapd.as_ref().unwrap();
+    // Someone else's entry where one mailbox must go, with another address:
+    // the create is refused by the server every time.
+    s.ldapadd(&format!(
+        "dn: uid=hatt.skhcn,{}\nobjectClass: account\nuid: hatt.skhcn\n",
+        s.people_dn()
+    ));
+    w.git.write("agencies/skhcn.yaml", &agency(&P[..2]));
+    w.git.commit("Sở KH&CN");
+    for round in 1..=5 {
+        let o = w.once(&[]);
+        assert_eq!(o.status.code(), Some(1), "round {round}: {}", text(&o));
+        let st = w.state_json();
+        assert_eq!(st["consecutiveFailures"], round);
+        assert_eq!(st["stalled"], round >= 5, "round {round}");
+        assert_eq!(st["lastResult"], "partly-applied");
+        assert!(st["lastAppliedCommit"].is_null(), "never wholly applied");
+    }
+    // Only the first report of the same failure is written, not one per round.
+    let partly: Vec<_> = w
+        .reports()
+        .into_iter()
+        .filter(|r| r["result"] == "partly-applied")
+        .collect();
+    assert_eq!(partly.len(), 1);
+    assert!(partly[0]["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["error"].as_str().is_some_and(|e| e.contains("68"))));
+}
