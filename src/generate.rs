@@ -708,7 +708,22 @@ impl Data {
                 agency_type,
                 name,
                 people: Vec::new(),
+                former: Vec::new(),
             });
+        }
+        // The 2025 mergers: "merged into stc (2025)", "became sdttg (2025)".
+        for r in self.agencies.iter().filter(|r| r["status"] != "active") {
+            let status = r["status"].as_str();
+            let Some(into) = status
+                .strip_prefix("merged into ")
+                .or_else(|| status.strip_prefix("became "))
+                .and_then(|rest| rest.split_whitespace().next())
+            else {
+                continue;
+            };
+            if let Some(a) = out.iter_mut().find(|a| a.abbr == into) {
+                a.former.push(r["abbr"].to_ascii_lowercase());
+            }
         }
         for r in &self.units {
             let agency_type = match r["type"].as_str() {
@@ -734,6 +749,7 @@ impl Data {
                 agency_type,
                 name,
                 people: Vec::new(),
+                former: Vec::new(),
             });
         }
         let mut codes = HashSet::new();
@@ -954,6 +970,8 @@ struct AgencyPlan {
     file: String,
     units: Vec<UnitPlan>,
     people: Vec<PersonPlan>,
+    /// Abbreviations of the departments merged into this one in 2025.
+    former: Vec<String>,
 }
 
 struct UnitPlan {
@@ -1336,7 +1354,7 @@ fn agency_yaml(a: &AgencyPlan, domain: &str) -> String {
     let _ = writeln!(y, "abbr: {}", scalar(&a.abbr));
     let _ = writeln!(y, "type: {}", type_name(a.agency_type));
     let _ = writeln!(y, "name: {}", scalar(&a.name));
-    let _ = writeln!(y, "formerAbbrs: []");
+    let _ = writeln!(y, "formerAbbrs: [{}]", a.former.join(", "));
     if !a.agency_type.named_by_place() {
         let _ = writeln!(y, "mailbox:\n  status: active\n  quota: 10GiB");
     }
