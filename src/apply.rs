@@ -300,12 +300,20 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
         .write(modifies.iter().map(|(_, w)| w.clone()).collect())
         .await;
     for ((key, _), r) in modifies.into_iter().zip(results) {
-        record(
-            &mut report,
-            key,
-            &[Action::Update, Action::Lock, Action::Unlock],
-            &r.map_err(|e| e.to_string()),
-        );
+        let own = [Action::Update, Action::Lock, Action::Unlock];
+        let shown = own.iter().any(|a| by_key.contains_key(&(key.as_str(), *a)));
+        match (shown, r) {
+            (true, r) => record(&mut report, key, &own, &r.map_err(|e| e.to_string())),
+            // The attributes a rename carries (its address, its old one kept
+            // as an alias): a failure is the rename's.
+            (false, Err(e)) => record(
+                &mut report,
+                key,
+                &[Action::Rename],
+                &Err(format!("renamed, but its attributes were not written: {e}")),
+            ),
+            (false, Ok(())) => {}
+        }
     }
 
     flush(&mut report, &mut logged);

@@ -95,7 +95,41 @@ pub fn redact_url(url: &str) -> String {
     url.to_string()
 }
 
+/// The folder a repository URL names on this machine: a path (absolute or
+/// relative) or a `file://` URL. None for a remote (`https://`, `ssh://`,
+/// `user@host:path`).
+pub fn local_path(url: &str) -> Option<PathBuf> {
+    if let Some(p) = url.strip_prefix("file://") {
+        return Some(PathBuf::from(p));
+    }
+    if url.contains("://") {
+        return None;
+    }
+    // scp-like `git@host:path`: a colon before any slash.
+    if let Some(colon) = url.find(':')
+        && !url[..colon].contains('/')
+    {
+        return None;
+    }
+    Some(PathBuf::from(url))
+}
+
 impl GitSource {
+    /// The URL libgit2 is given: a local folder made absolute (libgit2
+    /// does not take relative paths), checked to exist.
+    fn fetch_url(&self) -> Result<String, GitError> {
+        let Some(path) = local_path(&self.url) else {
+            return Ok(self.url.clone());
+        };
+        match std::fs::canonicalize(&path) {
+            Ok(p) => Ok(p.display().to_string()),
+            Err(e) => Err(GitError::Fetch {
+                url: self.url.clone(),
+                reason: format!("the folder {} cannot be read: {e}", path.display()),
+            }),
+        }
+    }
+
     /// The cache folder of this URL (one bare repository per URL).
     fn cache_repo(&self) -> Result<Repository, GitError> {
         use sha2::Digest;
@@ -119,7 +153,8 @@ impl GitSource {
             url: shown.clone(),
             reason: clean_git_message(&e),
         };
-        let mut remote = repo.remote_anonymous(&self.url).map_err(fail)?;
+        let url = self.fetch_url()?;
+        let mut remote = repo.remote_anonymous(&url).map_err(fail)?;
         let mut opts = FetchOptions::new();
         opts.remote_callbacks(callbacks(&self.auth, &self.url));
         opts.download_tags(git2::AutotagOption::None);

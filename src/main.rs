@@ -556,14 +556,18 @@ fn main() -> ExitCode {
         Command::Approve {
             fingerprint,
             state_dir,
-        } => hopthu::run::approve(&state_dir, &fingerprint)
-            .map(|_| {
+        } => match hopthu::run::approve(&state_dir, &fingerprint) {
+            Ok(()) => {
                 println!(
                     "approved {fingerprint}: hopthu run releases exactly those deletions on its next cycle"
                 );
-                ExitCode::SUCCESS
-            })
-            .map_err(|e| anyhow::anyhow!("cannot record the approval in {}: {e}", state_dir.display())),
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("hopthu: {e}");
+                Ok(ExitCode::from(1))
+            }
+        },
         Command::Plan {
             root,
             git,
@@ -752,7 +756,13 @@ fn summary_line(o: &Outcome) -> String {
             o.warnings()
         ),
         (Language::En, true) => format!(
-            "Valid: {agencies} agencies, {mailboxes} mailboxes; {} warning(s).",
+            "Valid: {agencies} {}, {mailboxes} {}; {} warning(s).",
+            if agencies == 1 { "agency" } else { "agencies" },
+            if mailboxes == 1 {
+                "mailbox"
+            } else {
+                "mailboxes"
+            },
             o.warnings()
         ),
         (Language::En, false) => format!(

@@ -1030,12 +1030,48 @@ fn diff_existing(
         }
     }
     if renamed {
+        // What a rename writes beyond its new DN (the address, the uid, the
+        // old address kept as an alias and its record) belongs to it: the
+        // update shows only what else changed.
+        let mut attributes = BTreeMap::new();
+        if graces.iter().any(|(a, _)| *a == live_addr) {
+            attributes.insert(
+                "oldAddressUntil".into(),
+                serde_json::json!(grace_until.format("%Y-%m-%d").to_string()),
+            );
+        }
+        for implied in ["mail", "uid", "hopthuRecord", layout.alias_attr] {
+            let only_the_rename = implied != layout.alias_attr || {
+                // The alias list changed only by the old address joining.
+                let from = diff
+                    .get(implied)
+                    .and_then(|d| d.get("from"))
+                    .and_then(|v| v.as_array())
+                    .map(|a| a.len())
+                    .unwrap_or(0);
+                let to = diff
+                    .get(implied)
+                    .and_then(|d| d.get("to"))
+                    .and_then(|v| v.as_array())
+                    .map(|a| a.len())
+                    .unwrap_or(0);
+                to == from + 1
+                    && diff
+                        .get(implied)
+                        .and_then(|d| d.get("to"))
+                        .and_then(|v| v.as_array())
+                        .is_some_and(|a| a.iter().any(|x| x == &serde_json::json!(live_addr)))
+            };
+            if only_the_rename {
+                diff.remove(implied);
+            }
+        }
         changes.push(Change {
             action: Action::Rename,
             key: m.key.clone(),
             address: m.address.clone(),
             from: Some(live_addr.clone()),
-            attributes: BTreeMap::new(),
+            attributes,
         });
     }
     if !diff.is_empty() {

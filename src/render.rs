@@ -13,6 +13,9 @@ struct Paint {
     cyan: &'static str,
     bold: &'static str,
     off: &'static str,
+    /// Before each change: two spaces on a terminal, none in a diff block
+    /// (whose lines must start with the sign).
+    indent: &'static str,
 }
 
 fn paint(color: bool) -> Paint {
@@ -24,6 +27,7 @@ fn paint(color: bool) -> Paint {
             cyan: "\x1b[36m",
             bold: "\x1b[1m",
             off: "\x1b[0m",
+            indent: "  ",
         }
     } else {
         Paint {
@@ -33,6 +37,7 @@ fn paint(color: bool) -> Paint {
             cyan: "",
             bold: "",
             off: "",
+            indent: "  ",
         }
     }
 }
@@ -79,7 +84,8 @@ fn change_lines(out: &mut String, c: &Change, lang: Language, p: &Paint) {
     };
     let _ = write!(
         out,
-        "  {color}{} {:<9}{} {}",
+        "{}{color}{} {:<9}{} {}",
+        p.indent,
         sign(c.action),
         word(c.action, lang),
         p.off,
@@ -89,6 +95,32 @@ fn change_lines(out: &mut String, c: &Change, lang: Language, p: &Paint) {
         let _ = write!(out, " ← {from}");
     }
     let _ = writeln!(out, "  ({})", c.key);
+    if c.action == Action::Create
+        && c.attributes.get("status").and_then(|v| v.as_str()) == Some("locked")
+    {
+        let _ = writeln!(
+            out,
+            "      {}",
+            match lang {
+                Language::Vi => "tạo ở trạng thái khóa",
+                Language::En => "created locked",
+            }
+        );
+    }
+    if let (Action::Rename, Some(until)) = (
+        c.action,
+        c.attributes.get("oldAddressUntil").and_then(|v| v.as_str()),
+    ) {
+        let from = c.from.as_deref().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "      {}",
+            match lang {
+                Language::Vi => format!("{from} vẫn nhận thư đến hết {until}"),
+                Language::En => format!("{from} keeps delivering until {until}"),
+            }
+        );
+    }
     if c.action == Action::Update || c.action == Action::Lock {
         for (k, v) in &c.attributes {
             match (v.get("from"), v.get("to")) {
@@ -299,7 +331,10 @@ pub fn markdown(plan: &Plan, lang: Language) -> String {
             }
         );
         let _ = writeln!(out, "```diff");
-        let p = paint(false);
+        let p = Paint {
+            indent: "",
+            ..paint(false)
+        };
         for c in &plan.changes {
             change_lines(&mut out, c, lang, &p);
         }

@@ -21,6 +21,8 @@ pub enum Result {
     PartlyApplied,
     /// The commit asked for nothing the directory did not already have.
     NoChange,
+    /// Nothing was done: deletions wait for a person's approval.
+    Held,
     /// The repository at this commit breaks the rules: nothing applied.
     Invalid,
     /// A commit is unsigned or badly signed: nothing applied.
@@ -39,6 +41,7 @@ impl Result {
             Result::Applied => "applied",
             Result::PartlyApplied => "partly-applied",
             Result::NoChange => "no-change",
+            Result::Held => "held",
             Result::Invalid => "invalid",
             Result::Unverified => "unverified",
             Result::Conflicts => "conflicts",
@@ -76,9 +79,12 @@ pub struct RunReport {
     pub held: Vec<Change>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub held_fingerprint: Option<String>,
-    /// Why deletions are held: `history-rewritten` or `too-many`.
+    /// Why deletions are held: `history-rewritten`, `too-many` or `all-managed`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub held_reason: Option<String>,
+    /// The command that approves the held deletions.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub approve_with: Option<String>,
     /// Validation errors (an invalid commit).
     #[serde(default)]
     pub problems: Vec<Problem>,
@@ -108,6 +114,11 @@ fn result_text(r: Result, lang: Language) -> &'static str {
             "Partly applied (what failed is retried)",
         ),
         Result::NoChange => t(lang, "Không có gì cần thay đổi", "Nothing to change"),
+        Result::Held => t(
+            lang,
+            "Chưa thu hồi: các lệnh thu hồi đang chờ phê duyệt",
+            "Nothing deleted: the deletions wait for approval",
+        ),
         Result::Invalid => t(
             lang,
             "Không thực hiện: yêu cầu có lỗi",
@@ -219,6 +230,11 @@ impl RunReport {
                     "lịch sử git đã bị viết lại (force-push)",
                     "the git history was rewritten (force-push)",
                 ),
+                Some("all-managed") => t(
+                    lang,
+                    "kế hoạch thu hồi mọi hộp thư hopthu quản lý",
+                    "the plan deletes every mailbox hopthu manages",
+                ),
                 _ => t(
                     lang,
                     "nhiều hơn số lệnh thu hồi cho phép mỗi lần",
@@ -238,16 +254,11 @@ impl RunReport {
             for c in &self.held {
                 let _ = writeln!(out, "- `{}` ({})", c.address, c.key);
             }
-            if let Some(fp) = &self.held_fingerprint {
+            if let Some(cmd) = &self.approve_with {
                 let _ = writeln!(
                     out,
-                    "\n{} `hopthu approve {fp} --state-dir STATE_DIR` {}",
-                    t(lang, "Phê duyệt bằng:", "Approve with:"),
-                    t(
-                        lang,
-                        "(thư mục trạng thái của hopthu run)",
-                        "(the state folder of hopthu run)"
-                    )
+                    "\n{} `{cmd}`",
+                    t(lang, "Phê duyệt bằng:", "Approve with:")
                 );
             }
             out.push('\n');

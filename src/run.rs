@@ -297,8 +297,35 @@ pub fn approvals_file(state_dir: &Path) -> PathBuf {
     state_dir.join("approvals")
 }
 
-/// Record an approval of held deletions for the runner to pick up.
-pub fn approve(state_dir: &Path, fingerprint: &str) -> std::io::Result<()> {
+/// Record an approval of held deletions for the runner to pick up: only
+/// the deletions the runner holds now, named by their fingerprint.
+pub fn approve(state_dir: &Path, fingerprint: &str) -> Result<(), String> {
+    let state_file = state_dir.join("state.json");
+    let state: State = match std::fs::read(&state_file) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map_err(|e| format!("{} cannot be read: {e}", state_file.display()))?,
+        Err(_) => {
+            return Err(format!(
+                "{} is not the state folder of a hopthu run (it has no state.json): give the runner's --state-dir",
+                state_dir.display()
+            ));
+        }
+    };
+    match &state.held_fingerprint {
+        Some(fp) if fp == fingerprint => {}
+        Some(fp) => {
+            return Err(format!(
+                "the runner holds other deletions now ({} of them, fingerprint {fp}); nothing approved",
+                state.held.len()
+            ));
+        }
+        None => return Err("the runner holds no deletions now; nothing approved".into()),
+    }
+    record_approval(state_dir, fingerprint)
+        .map_err(|e| format!("cannot record the approval in {}: {e}", state_dir.display()))
+}
+
+fn record_approval(state_dir: &Path, fingerprint: &str) -> std::io::Result<()> {
     let path = approvals_file(state_dir);
     let mut list: Vec<String> = std::fs::read_to_string(&path)
         .unwrap_or_default()
@@ -603,9 +630,24 @@ impl Runner {
             report::Result::DriftReported
         } else if done > 0 {
             report::Result::Applied
+        } else if !held.is_empty() {
+            report::Result::Held
         } else {
             report::Result::NoChange
         };
+        let approve_with = held_fingerprint.as_ref().map(|fp| {
+            format!(
+                "hopthu approve {fp} --state-dir {}",
+                self.cfg.state_dir.display()
+            )
+        });
+        if let Some(cmd) = &approve_with {
+            log(&format!(
+                "commit {short}: {} deletion(s) HELD ({}), nothing deleted; approve with: {cmd}",
+                held.len(),
+                held_reason.as_deref().unwrap_or("too-many")
+            ));
+        }
         // The commit counts as applied once every action it asked for was
         // carried out (held deletions wait for a person, not for hopthu).
         if failed == 0 {
@@ -639,6 +681,7 @@ impl Runner {
         r.held = held;
         r.held_fingerprint = held_fingerprint;
         r.held_reason = held_reason;
+        r.approve_with = approve_with;
         r.drift = drift;
         r.error = self.state.last_error.clone();
         self.finish(r).await;
@@ -659,6 +702,7 @@ impl Runner {
             held: Vec::new(),
             held_fingerprint: None,
             held_reason: None,
+            approve_with: None,
             problems: Vec::new(),
             drift: Vec::new(),
             error: None,
@@ -671,6 +715,7 @@ impl Runner {
     /// something new: a new commit, actions carried out, a new problem.
     async fn finish(&mut self, r: RunReport) {
         self.state.last_result = Some(r.result.as_str().into());
+        // What a report says, in short: the same again is not news.
         let said = format!(
             "{} {} {} {} {:?} {}",
             r.commit.id,
@@ -680,9 +725,18 @@ impl Runner {
             r.error,
             r.problems.len()
         );
-        // Something done is news; the same failure again is not.
-        let news = r.outcomes.iter().any(|o| o.error.is_none())
-            || self.state.last_reported.as_deref() != Some(&said);
+        let new_commit = self
+            .state
+            .last_reported
+            .as_deref()
+            .is_none_or(|last| !last.starts_with(&r.commit.id));
+        let news = new_commit
+            // Something was done (drift corrected, a retry that worked).
+            || r.outcomes.iter().any(|o| o.error.is_none())
+            // A new problem or a new hold on the same commit; "nothing to
+            // change" after the commit was reported is not news.
+            || (r.result != report::Result::NoChange
+                && self.state.last_reported.as_deref() != Some(&said));
         if !news {
             return;
         }
@@ -802,8 +856,13 @@ pub async fn run(cfg: RunConfig) -> Result<u8, String> {
                 .await
                 .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
             log(&format!(
-                "serving /healthz, /readyz, /metrics, /status and /hooks/git on {}",
-                listener.local_addr().map_err(|e| e.to_string())?
+                "serving /healthz, /readyz, /metrics, /status and /hooks/git on {}{}",
+                listener.local_addr().map_err(|e| e.to_string())?,
+                if cfg.webhook_secret.is_none() {
+                    " (the webhook answers 404: no secret is configured)"
+                } else {
+                    ""
+                }
             ));
             let app = crate::serve::router(shared.clone());
             let stop = shared.clone();
@@ -991,6 +1050,11 @@ pub fn handle_webhook(
     }
 }
 
+/// A repository URL that is a relative path on this machine.
+fn is_relative_repo_path(u: &str) -> bool {
+    !u.starts_with("file://") && crate::git::local_path(u).is_some_and(|p| p.is_relative())
+}
+
 /// The configuration file of `hopthu run` (YAML). Every setting can also
 /// be given on the command line, which wins. Relative paths are relative
 /// to the file's folder.
@@ -1063,6 +1127,19 @@ impl RunFile {
         let mut file: RunFile =
             serde_json::from_value(root.to_json()).map_err(|e| format!("{shown}: {e}"))?;
         let dir = path.parent().unwrap_or(Path::new("."));
+        // A repository on this machine and an `ldif:` file are paths too.
+        if let Some(url) = &mut file.git.url
+            && is_relative_repo_path(url)
+        {
+            *url = dir.join(&*url).display().to_string();
+        }
+        if let Some(u) = &mut file.live.url
+            && let Some(p) = u.strip_prefix("ldif:")
+            && Path::new(p).is_relative()
+            && !p.is_empty()
+        {
+            *u = format!("ldif:{}", dir.join(p).display());
+        }
         let fix = |p: &mut Option<PathBuf>| {
             if let Some(x) = p
                 && x.is_relative()

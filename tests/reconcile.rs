@@ -246,6 +246,22 @@ async fn a_changed_address_is_a_rename_that_keeps_the_entry(kind: Kind) {
     )]);
     let (plan, report) = env.apply().await;
     assert_eq!(count(&plan, Action::Rename), 1, "{:#?}", plan.changes);
+    // What the rename writes (address, uid, the old address as an alias)
+    // is the rename's, not an update of its own.
+    assert_eq!(count(&plan, Action::Update), 0, "{:#?}", plan.changes);
+    let rename = plan
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Rename)
+        .unwrap();
+    assert_eq!(rename.from.as_deref(), Some("an2nv.skhcn@sonla.gov.vn"));
+    // 180 days (renameGraceDays) from the day of the plan, 2026-12-03.
+    assert_eq!(rename.attributes["oldAddressUntil"], "2027-06-01");
+    let shown = hopthu::render::human(&plan, hopthu::model::Language::En, false);
+    assert!(
+        shown.contains("an2nv.skhcn@sonla.gov.vn keeps delivering until 2027-06-01"),
+        "{shown}"
+    );
     assert_eq!(
         count(&plan, Action::Create) + count(&plan, Action::Delete),
         0

@@ -158,6 +158,10 @@ fn an_invalid_commit_applies_nothing_and_its_report_says_why() {
     let o = w.once(&[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(w.mailboxes().len(), 4);
+    // Nothing new: no second report of the same commit.
+    w.once(&[]);
+    assert_eq!(w.reports().len(), 1);
+    assert_eq!(w.state_json()["lastResult"], "no-change");
     // A request with a misspelled key and a look-alike letter.
     let broken = agency(&[P[0], P[1], ("p3", "Lò Văn Ún")]).replace("name: Lò", "nme: Lò")
         + "  - id: p6\n    name: Нồ Thị Bình\n";
@@ -212,7 +216,15 @@ fn a_force_push_that_drops_mailboxes_holds_their_deletions() {
     assert_eq!(st["held"].as_array().unwrap().len(), 2);
     assert_eq!(st["lastAppliedCommit"], rewritten.to_string());
     let report = w.reports().pop().unwrap();
+    assert_eq!(report["result"], "held");
     assert_eq!(report["heldReason"], "history-rewritten");
+    assert!(
+        report["approveWith"]
+            .as_str()
+            .unwrap()
+            .contains(w.state().to_str().unwrap()),
+        "{report}"
+    );
     let md = std::fs::read_dir(w.state().join("reports"))
         .unwrap()
         .flatten()
@@ -225,6 +237,23 @@ fn a_force_push_that_drops_mailboxes_holds_their_deletions() {
         md.contains("force-push") && md.contains("hopthu approve"),
         "{md}"
     );
+    // An approval of something else, or of a folder that is no runner's,
+    // is refused.
+    let o = Command::new(env!("CARGO_BIN_EXE_hopthu"))
+        .args(["approve", "0123456789abcdef0123456789abcdef", "--state-dir"])
+        .arg(w.state())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("holds other deletions"), "{}", text(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_hopthu"))
+        .args(["approve", "0123456789abcdef", "--state-dir"])
+        .arg(w.tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("no state.json"), "{}", text(&o));
+    assert!(!w.state().join("approvals").exists());
     // A person approves exactly those: the next cycle deletes them.
     let fp = st["heldFingerprint"].as_str().unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_hopthu"))
@@ -972,9 +1001,80 @@ fn an_action_that_keeps_failing_ends_stalled_not_in_a_hot_loop() {
         .filter(|r| r["result"] == "partly-applied")
         .collect();
     assert_eq!(partly.len(), 1);
-    assert!(partly[0]["outcomes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|o| o["error"].as_str().is_some_and(|e| e.contains("68"))));
+    assert!(
+        partly[0]["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["error"].as_str().is_some_and(|e| e.contains("68")))
+    );
+}
+
+#[test]
+fn paths_in_the_configuration_file_are_relative_to_it() {
+    let w = World::new(false);
+    w.git.write("agencies/skhcn.yaml", &agency(&P[..1]));
+    w.git.commit("Sở KH&CN");
+    let etc = w.tmp.path().join("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::write(
+        etc.join("run.yaml"),
+        "git:\n  url: ../repo\nlive:\n  url: ldif:live.ldif\nstateDir: state\n",
+    )
+    .unwrap();
+    // Run from somewhere else entirely.
+    let o = Command::new(env!("CARGO_BIN_EXE_hopthu"))
+        .args([
+            "run",
+            "--config",
+            etc.join("run.yaml").to_str().unwrap(),
+            "--once",
+        ])
+        .current_dir("/")
+        .env("HOPTHU_TODAY", "2026-12-03")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(etc.join("live.ldif").exists());
+    assert!(etc.join("live.ldif.lock").exists());
+    assert!(etc.join("state/state.json").exists());
+    // A repository folder that is not there is named as such.
+    std::fs::write(
+        etc.join("run.yaml"),
+        "git:\n  url: ../no-such-repo\nlive:\n  url: ldif:live.ldif\nstateDir: state\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_hopthu"))
+        .args([
+            "run",
+            "--config",
+            etc.join("run.yaml").to_str().unwrap(),
+            "--once",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("no-such-repo cannot be read"),
+        "{}",
+        text(&o)
+    );
+    // An ldif: file in a folder that is not there.
+    let o = Command::new(env!("CARGO_BIN_EXE_hopthu"))
+        .args([
+            "plan",
+            "--git",
+            &w.git.url(),
+            "--live",
+            "ldif:/nonexistent/dir/live.ldif",
+        ])
+        .env("XDG_CACHE_HOME", w.tmp.path().join("cache"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("the folder /nonexistent/dir does not exist"),
+        "{}",
+        text(&o)
+    );
 }

@@ -129,6 +129,15 @@ impl LdifDirectory {
             }
             _ => given.to_path_buf(),
         };
+        // Saves go beside the file: its folder must be there.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(DirError::File {
+                path: path.display().to_string(),
+                reason: format!("the folder {} does not exist", dir.display()),
+            });
+        }
         let entries = load(&path)?;
         Ok(LdifDirectory {
             path,
