@@ -97,6 +97,21 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
     if !work.creates.is_empty() && opts.credentials_out.is_none() {
         return Err(ApplyError::NoCredentialsFile(work.creates.len()));
     }
+    // Passwords of a run killed while creating: those of mailboxes that
+    // exist now (this plan does not create them again) are good.
+    if let Some(p) = &opts.credentials_out {
+        let creating: std::collections::HashSet<&str> = work
+            .creates
+            .iter()
+            .map(|(_, c)| c.address.as_str())
+            .collect();
+        recover_pending(p, &creating).map_err(|e| {
+            ApplyError::Io(format!(
+                "cannot recover the passwords of an interrupted run in {}: {e}; nothing was written",
+                pending_path(p).display()
+            ))
+        })?;
+    }
     let mut credentials = match &opts.credentials_out {
         Some(p) if !work.creates.is_empty() => Some(open_private(p).map_err(|e| {
             ApplyError::Io(format!(
@@ -319,8 +334,10 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
     flush(&mut report, &mut logged);
 
     // 5. Creations, each with a new password that must be changed at the
-    //    first login. The password reaches the credentials file before the
-    //    entry exists, so a crash never leaves a mailbox whose password is lost.
+    //    first login. The passwords reach a pending file beside the
+    //    credentials file before the entries exist, so a crash never leaves
+    //    a mailbox whose password is lost; once the server has answered,
+    //    the created ones move to the credentials file.
     if !work.creates.is_empty() {
         let mut writes = Vec::with_capacity(work.creates.len());
         let mut lines = String::new();
@@ -338,27 +355,37 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
                 attrs,
             });
         }
-        if let Some(f) = credentials.as_mut() {
-            f.write_all(lines.as_bytes())
-                .and_then(|_| f.sync_all())
-                .map_err(|e| ApplyError::Io(format!("cannot write the credentials file: {e}")))?;
+        let pending = opts.credentials_out.as_deref().map(pending_path);
+        if let Some(p) = &pending {
+            write_private(p, lines.as_bytes()).map_err(|e| {
+                ApplyError::Io(format!(
+                    "cannot write the passwords to {}: {e}; no mailbox was created",
+                    p.display()
+                ))
+            })?;
         }
         let results = dir.write(writes).await;
-        // A mailbox that was not created has no password: its line goes.
-        let refused: Vec<&str> = each
+        // A mailbox that was not created has no password to hand out.
+        let created: String = each
             .iter()
             .zip(&results)
-            .filter(|(_, r)| r.is_err())
+            .filter(|(_, r)| r.is_ok())
             .map(|(range, _)| &lines[range.clone()])
             .collect();
-        if let (false, Some(path)) = (refused.is_empty(), &opts.credentials_out)
-            && let Err(e) = forget_credentials(path, &refused)
-        {
-            eprintln!(
-                "warning: the credentials file {} still lists mailboxes that were not created: {e}",
-                path.display()
-            );
+        if let Some(f) = credentials.as_mut() {
+            f.write_all(created.as_bytes())
+                .and_then(|_| f.sync_all())
+                .map_err(|e| {
+                    ApplyError::Io(format!(
+                        "cannot write the credentials file: {e}; the passwords of the mailboxes just created stay in {}",
+                        pending.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+                    ))
+                })?;
         }
+        if let Some(p) = &pending {
+            let _ = std::fs::remove_file(p);
+        }
+        drop(created);
         drop(lines);
         for ((key, _), r) in work.creates.iter().zip(results) {
             record(
@@ -414,28 +441,57 @@ fn state_values(kept: &[String], managed: usize) -> Vec<String> {
     v
 }
 
-/// Take the lines of mailboxes that were not created out of the credentials
-/// file, rewriting it atomically and readable only by its owner.
-fn forget_credentials(path: &std::path::Path, lines: &[&str]) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let text = std::fs::read_to_string(path)?;
-    let kept: String = text
+/// Where the passwords of the creations in flight wait for the server's
+/// answer: beside the credentials file, as private.
+pub fn pending_path(credentials: &std::path::Path) -> PathBuf {
+    let name = credentials
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "credentials".into());
+    credentials.with_file_name(format!("{name}.pending"))
+}
+
+/// A pending file left by a run that was killed: its lines for mailboxes
+/// that exist now go to the credentials file; the others (never created,
+/// and created again by this plan with new passwords) go.
+fn recover_pending(
+    credentials: &std::path::Path,
+    creating: &std::collections::HashSet<&str>,
+) -> std::io::Result<()> {
+    let pending = pending_path(credentials);
+    let text = match std::fs::read_to_string(&pending) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let good: String = text
         .split_inclusive('\n')
-        .filter(|l| !lines.contains(l))
+        .filter(|l| {
+            l.split('\t')
+                .next()
+                .is_some_and(|a| !a.is_empty() && !creating.contains(a))
+        })
         .collect();
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("credentials"),
-        std::process::id()
-    ));
-    let mut f = open_private(&tmp)?;
-    f.set_len(0)?;
-    f.write_all(kept.as_bytes())?;
-    f.sync_all()?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
-    std::fs::rename(&tmp, path)
+    if !good.is_empty() {
+        let mut f = open_private(credentials)?;
+        f.write_all(good.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::remove_file(&pending)
+}
+
+/// Write a file readable only by its owner, and make it durable.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// Open (or create) a file readable only by its owner, for appending.

@@ -84,8 +84,10 @@ pub struct CommitInfo {
     pub time: i64,
 }
 
-/// An URL as it may be printed: without any user or password in it.
+/// An URL as it may be printed: without a user, a password or a query
+/// (`?access_token=...`) in it.
 pub fn redact_url(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or(url);
     if let Some((scheme, rest)) = url.split_once("://")
         && let Some(at) = rest.find('@')
         && !rest[..at].contains('/')
@@ -93,6 +95,19 @@ pub fn redact_url(url: &str) -> String {
         return format!("{scheme}://{}", &rest[at + 1..]);
     }
     url.to_string()
+}
+
+/// A URL reduced to where it goes (`https://chat.example.org/…`): for
+/// notification URLs, whose path often holds a token.
+pub fn host_only(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split('/').next().unwrap_or(rest);
+            let host = host.rsplit('@').next().unwrap_or(host);
+            format!("{scheme}://{host}/…")
+        }
+        None => "…".into(),
+    }
 }
 
 /// The folder a repository URL names on this machine: a path (absolute or
@@ -114,6 +129,23 @@ pub fn local_path(url: &str) -> Option<PathBuf> {
     Some(PathBuf::from(url))
 }
 
+/// Network timeouts for every fetch of the process: a git server that
+/// stops answering fails the fetch (and the cycle retries later) instead of
+/// hanging it for ever.
+pub fn set_timeouts() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: libgit2's global options must not be set while another
+        // thread uses libgit2; `call_once` runs this before the first fetch
+        // of the process (every fetch goes through `fetch_refspecs`, which
+        // calls this first), and never again.
+        unsafe {
+            let _ = git2::opts::set_server_connect_timeout_in_milliseconds(15_000);
+            let _ = git2::opts::set_server_timeout_in_milliseconds(60_000);
+        }
+    });
+}
+
 impl GitSource {
     /// The URL libgit2 is given: a local folder made absolute (libgit2
     /// does not take relative paths), checked to exist.
@@ -130,12 +162,22 @@ impl GitSource {
         }
     }
 
-    /// The cache folder of this URL (one bare repository per URL).
-    fn cache_repo(&self) -> Result<Repository, GitError> {
+    fn cache_path(&self) -> PathBuf {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(self.url.as_bytes());
         let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        let path = self.cache.join(name);
+        self.cache.join(name)
+    }
+
+    /// Throw the cache of this URL away (it is only a copy): the next fetch
+    /// starts from scratch. True when there was one.
+    pub fn forget_cache(&self) -> bool {
+        std::fs::remove_dir_all(self.cache_path()).is_ok()
+    }
+
+    /// The cache folder of this URL (one bare repository per URL).
+    fn cache_repo(&self) -> Result<Repository, GitError> {
+        let path = self.cache_path();
         let err = |e: &dyn std::fmt::Display| GitError::Cache {
             path: path.display().to_string(),
             reason: e.to_string(),
@@ -148,6 +190,7 @@ impl GitSource {
     }
 
     fn fetch_refspecs(&self, repo: &Repository, refspecs: &[String]) -> Result<(), GitError> {
+        set_timeouts();
         let shown = redact_url(&self.url);
         let fail = |e: git2::Error| GitError::Fetch {
             url: shown.clone(),
@@ -158,6 +201,9 @@ impl GitSource {
         let mut opts = FetchOptions::new();
         opts.remote_callbacks(callbacks(&self.auth, &self.url));
         opts.download_tags(git2::AutotagOption::None);
+        // A redirect would carry the fetch (and its credentials) to a host
+        // nobody configured: give the repository's own URL instead.
+        opts.follow_redirects(git2::RemoteRedirect::None);
         opts.prune(git2::FetchPrune::On);
         remote
             .fetch(refspecs, Some(&mut opts), None)
@@ -236,7 +282,16 @@ fn callbacks<'a>(auth: &'a GitAuth, url: &'a str) -> RemoteCallbacks<'a> {
     let mut cb = RemoteCallbacks::new();
     // libgit2 asks again after a refused credential; answer once, then stop.
     let mut asked = 0;
-    cb.credentials(move |_url, user_from_url, allowed| {
+    let home = host_of(url);
+    cb.credentials(move |asked_url, user_from_url, allowed| {
+        // Credentials go only to the host the repository is on: never to
+        // another host a redirect points at.
+        if host_of(asked_url) != home {
+            return Err(git2::Error::from_str(&format!(
+                "the server sent hopthu to another host ({}); no credentials are sent there",
+                host_of(asked_url).unwrap_or_default()
+            )));
+        }
         asked += 1;
         if asked > 1 {
             return Err(git2::Error::from_str(
@@ -251,6 +306,11 @@ fn callbacks<'a>(auth: &'a GitAuth, url: &'a str) -> RemoteCallbacks<'a> {
         if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT)
             && let Some(token) = &auth.token
         {
+            if !asked_url.starts_with("https://") {
+                return Err(git2::Error::from_str(
+                    "a token is sent only over https://, never in clear",
+                ));
+            }
             let user = auth
                 .username
                 .as_deref()
@@ -292,6 +352,14 @@ fn callbacks<'a>(auth: &'a GitAuth, url: &'a str) -> RemoteCallbacks<'a> {
         }
     });
     cb
+}
+
+/// The host (and port) of a URL, in lower case; none for a local path.
+fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map(|(_, r)| r)?;
+    let authority = rest.split('/').next()?;
+    let host = authority.rsplit('@').next()?;
+    Some(host.to_ascii_lowercase())
 }
 
 /// The port of an `ssh://` URL (22 when none is written).
@@ -501,6 +569,19 @@ mod tests {
             redact_url("https://git.sonla.gov.vn/a@b/x.git"),
             "https://git.sonla.gov.vn/a@b/x.git"
         );
+        assert_eq!(
+            redact_url("https://git.sonla.gov.vn/x.git?access_token=abc"),
+            "https://git.sonla.gov.vn/x.git"
+        );
+        assert_eq!(
+            host_only("https://chat.sonla.gov.vn/hooks/T0/B1/secret"),
+            "https://chat.sonla.gov.vn/…"
+        );
+        assert_eq!(
+            host_of("https://u:p@Git.X:8443/a"),
+            Some("git.x:8443".into())
+        );
+        assert_eq!(host_of("/srv/x.git"), None);
     }
 
     #[test]

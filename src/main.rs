@@ -174,9 +174,18 @@ impl Repo {
             )?,
         };
         let rev = g.rev.as_deref().unwrap_or("HEAD");
-        let (repo, oid) = source.fetch_rev(rev)?;
-        let files = hopthu::git::files_at(&repo, oid, &g.git_path)?;
-        Ok((files, Some(oid.to_string())))
+        let read = || -> Result<(FileSet, Option<String>), hopthu::git::GitError> {
+            let (repo, oid) = source.fetch_rev(rev)?;
+            let files = hopthu::git::files_at(&repo, oid, &g.git_path)?;
+            Ok((files, Some(oid.to_string())))
+        };
+        // The cache is only a copy: one that cannot be read is fetched
+        // again from scratch, once.
+        match read() {
+            Ok(x) => Ok(x),
+            Err(_) if source.forget_cache() => Ok(read()?),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -258,10 +267,14 @@ struct RunArgs {
 }
 
 fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<String> {
-    Ok(std::fs::read_to_string(path)
+    let text = hopthu::run::read_small(path)
         .map_err(|e| anyhow::anyhow!("cannot read the {what} file {}: {e}", path.display()))?
         .trim_end_matches(['\n', '\r'])
-        .to_string())
+        .to_string();
+    if text.is_empty() {
+        anyhow::bail!("the {what} file {} is empty", path.display());
+    }
+    Ok(text)
 }
 
 fn run_config(
@@ -283,7 +296,7 @@ fn run_config(
     })?;
     let interval = a
         .interval
-        .or(f.git.interval)
+        .or(f.git.interval.map(|i| i.text()))
         .map(|s| hopthu::run::parse_duration(&s).map_err(|e| anyhow::anyhow!(e)))
         .transpose()?
         .unwrap_or(std::time::Duration::from_secs(300));
@@ -1122,6 +1135,24 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let settings = outcome.settings.as_ref().expect("validated");
+    // One writer: not while a `hopthu run` (or another apply) writes.
+    let connect = connect_options(&a.live)?;
+    let base_dn = a.live.base_dn.clone().unwrap_or_else(|| settings.base_dn());
+    let lock = match hopthu::writer_lock::WriterLock::acquire(
+        &connect,
+        &base_dn,
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("hopthu: {e}; nothing was written");
+            let _ = dir.close().await;
+            return Ok(ExitCode::from(1));
+        }
+    };
+    dir.set_fence(lock.fence.clone());
     let opts = hopthu::apply::Options {
         credentials_out: a.credentials_out.clone(),
         backup_dir: a.state_dir.join("backups"),
@@ -1130,14 +1161,16 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         revision,
         password_policy: settings.policy.password.clone(),
     };
-    let report = match hopthu::apply::apply(&mut dir, &plan, &opts).await {
+    let report = hopthu::apply::apply(&mut dir, &plan, &opts).await;
+    let _ = dir.close().await;
+    lock.release().await;
+    let report = match report {
         Ok(r) => r,
         Err(e) => {
             eprintln!("hopthu: {e}");
             return Ok(ExitCode::from(1));
         }
     };
-    let _ = dir.close().await;
     print!("{}", hopthu::render::report_human(&report, lang));
     Ok(
         if report.failed > 0 || !plan.conflicts.is_empty() || report.audit_error.is_some() {

@@ -323,14 +323,14 @@ pub async fn notify(url: &str, report: &RunReport) -> std::result::Result<(), St
     let resp = client.post(url).json(report).send().await.map_err(|e| {
         format!(
             "cannot send the report to {}: {}",
-            crate::git::redact_url(url),
+            crate::git::host_only(url),
             e.without_url()
         )
     })?;
     if !resp.status().is_success() {
         return Err(format!(
             "{} answered {} to the report",
-            crate::git::redact_url(url),
+            crate::git::host_only(url),
             resp.status()
         ));
     }

@@ -109,16 +109,30 @@ pub struct State {
     /// What the last report said, so that an unchanged world is not
     /// reported again every interval.
     pub last_reported: Option<String>,
+    /// The history was rewritten and the deletions that followed are not
+    /// approved yet: every deletion stays held, whatever commits come next.
+    #[serde(default)]
+    pub rewrite_pending: bool,
     #[serde(default)]
     pub cycles: u64,
 }
 
 impl State {
-    pub fn load(dir: &Path) -> State {
-        std::fs::read(dir.join("state.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+    /// The state of an earlier run; none is a first run. A state file that
+    /// cannot be read is an error, not a first run: forgetting the last
+    /// applied commit would forget a rewritten history's held deletions.
+    pub fn load(dir: &Path) -> Result<State, String> {
+        let path = dir.join("state.json");
+        match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+                format!(
+                    "{} is damaged ({e}): restore it from a backup, or remove it to start as a first run (held deletions are then forgotten)",
+                    path.display()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
     }
 
     /// Written atomically: a crash never leaves it half written.
@@ -197,32 +211,40 @@ pub fn log(msg: &str) {
     eprintln!("{} hopthu: {msg}", now_rfc3339());
 }
 
-/// `30s`, `5m`, `1h`, `2h30m`, or plain seconds.
+/// `30s`, `5m`, `1h`, `2h30m`, or plain seconds; from 1 s to 30 days.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    if let Ok(n) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(n));
-    }
-    let mut total = 0u64;
-    let mut num = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
+    let bad = || format!("`{s}` is not a duration (write 30s, 5m, 1h)");
+    let total = if let Ok(n) = s.parse::<u64>() {
+        n
+    } else {
+        let mut total = 0u64;
+        let mut num = String::new();
+        for c in s.chars() {
+            if c.is_ascii_digit() {
+                num.push(c);
+                continue;
+            }
+            let n: u64 = num.parse().map_err(|_| bad())?;
+            num.clear();
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                _ => return Err(bad()),
+            };
+            total = n
+                .checked_mul(unit)
+                .and_then(|x| total.checked_add(x))
+                .ok_or_else(bad)?;
         }
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("`{s}` is not a duration (write 30s, 5m, 1h)"))?;
-        num.clear();
-        total += n * match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => return Err(format!("`{s}` is not a duration (write 30s, 5m, 1h)")),
-        };
-    }
-    if !num.is_empty() || total == 0 {
-        return Err(format!("`{s}` is not a duration (write 30s, 5m, 1h)"));
+        if !num.is_empty() {
+            return Err(bad());
+        }
+        total
+    };
+    if !(1..=30 * 24 * 3600).contains(&total) {
+        return Err(format!("`{s}`: a duration from 1s to 30 days (720h)"));
     }
     Ok(Duration::from_secs(total))
 }
@@ -246,32 +268,55 @@ fn fetch(
     last_applied: Option<&str>,
     signers: Option<&AllowedSigners>,
 ) -> Result<Fetched, String> {
-    let (repo, head) = source.fetch().map_err(|e| e.to_string())?;
-    let commit = crate::git::commit_info(&repo, head).map_err(|e| e.to_string())?;
-    let files = crate::git::files_at(&repo, head, &source.path).map_err(|e| e.to_string())?;
+    use crate::git::GitError;
+    let attempt = || -> Result<Fetched, GitError> {
+        let (repo, head) = source.fetch()?;
+        read_fetched(source, &repo, head, last_applied, signers)
+    };
+    match attempt() {
+        // A cache that cannot be read (damaged, objects missing) is only a
+        // copy: it is thrown away and the repository fetched from scratch.
+        Err(e @ (GitError::Read { .. } | GitError::Cache { .. })) if source.forget_cache() => {
+            log(&format!(
+                "the git cache could not be read ({e}); fetching from scratch"
+            ));
+            attempt().map_err(|e| e.to_string())
+        }
+        other => other.map_err(|e| e.to_string()),
+    }
+}
+
+fn read_fetched(
+    source: &GitSource,
+    repo: &git2::Repository,
+    head: git2::Oid,
+    last_applied: Option<&str>,
+    signers: Option<&AllowedSigners>,
+) -> Result<Fetched, crate::git::GitError> {
+    let commit = crate::git::commit_info(repo, head)?;
+    let files = crate::git::files_at(repo, head, &source.path)?;
     let last = last_applied.and_then(|id| git2::Oid::from_str(id).ok());
     let last_known = last.filter(|oid| repo.find_commit(*oid).is_ok());
     let rewritten = match (last, last_known) {
         (None, _) => false,
         // The last applied commit is gone from the fetched history.
         (Some(_), None) => true,
-        (Some(_), Some(oid)) => !crate::git::descends_from(&repo, head, oid),
+        (Some(_), Some(oid)) => !crate::git::descends_from(repo, head, oid),
     };
     let unverified = match signers {
         None => None,
         Some(signers) => {
             let since = if rewritten { None } else { last_known };
-            let commits =
-                crate::git::first_parent_since(&repo, head, since).map_err(|e| e.to_string())?;
+            let commits = crate::git::first_parent_since(repo, head, since)?;
             commits
                 .iter()
-                .find_map(|oid| signers.verify_commit(&repo, *oid).err())
+                .find_map(|oid| signers.verify_commit(repo, *oid).err())
                 .map(|e| e.to_string())
         }
     };
     let previous = last_known
         .filter(|oid| *oid != head)
-        .and_then(|oid| crate::git::files_at(&repo, oid, &source.path).ok());
+        .and_then(|oid| crate::git::files_at(repo, oid, &source.path).ok());
     Ok(Fetched {
         commit,
         files,
@@ -383,7 +428,7 @@ impl Runner {
     }
 
     /// The writer lock, taken when this instance has none.
-    async fn ensure_lock(&mut self, base_dn: &str) -> Result<(), String> {
+    async fn ensure_lock(&mut self, base_dn: &str) -> Result<(), crate::writer_lock::LockError> {
         if let Some(lock) = &self.lock {
             if lock.fence.is_up() {
                 return Ok(());
@@ -399,7 +444,7 @@ impl Runner {
                 self.shared.status().standby = None;
                 Ok(())
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         }
     }
 
@@ -500,19 +545,28 @@ impl Runner {
         );
 
         // 4. One writer.
-        if let Err(e) = self.ensure_lock(&target.base_dn).await {
-            log(&format!("standby: {e}"));
-            let mut st = self.shared.status();
-            st.standby = Some(e);
-            st.phase = "standby".into();
-            return ("standby", Ended::Standby);
+        match self.ensure_lock(&target.base_dn).await {
+            Ok(()) => {}
+            Err(e @ crate::writer_lock::LockError::Held { .. }) => {
+                log(&format!("standby: {e}"));
+                let mut st = self.shared.status();
+                st.standby = Some(e.to_string());
+                st.phase = "standby".into();
+                return ("standby", Ended::Standby);
+            }
+            Err(e) => {
+                log(&format!("commit {short}: {e}; nothing applied"));
+                self.state.last_error = Some(e.to_string());
+                self.state.last_result = Some(report::Result::Failed.as_str().into());
+                return ("failed", Ended::Failed);
+            }
         }
 
         // 5. Plan.
         let ps = PlanSettings {
             settings: &settings,
             today,
-            hold_all_deletes: fetched.rewritten,
+            hold_all_deletes: fetched.rewritten || self.state.rewrite_pending,
         };
         let (mut plan, mut dir) =
             match crate::reconcile::plan_against(&outcome.desired, &ps, &target).await {
@@ -621,6 +675,11 @@ impl Runner {
             (Vec::new(), None, None)
         };
         self.shared.metrics.set_held(held.len());
+        // A rewritten history keeps every deletion held until a person has
+        // approved them (or the deletions went away by themselves).
+        if fetched.rewritten || self.state.rewrite_pending {
+            self.state.rewrite_pending = !held.is_empty();
+        }
         self.shared.metrics.set_mailboxes(by_status(&outcome));
         let result = if failed > 0 {
             report::Result::PartlyApplied
@@ -844,7 +903,7 @@ pub async fn run(cfg: RunConfig) -> Result<u8, String> {
             )
         })?;
     let shared = Arc::new(Shared::new(cfg.webhook_secret.clone()));
-    let state = State::load(&cfg.state_dir);
+    let state = State::load(&cfg.state_dir)?;
     if let Some(t) = state.last_applied_commit_time {
         shared.metrics.set_last_applied_commit_time(t);
     }
@@ -864,17 +923,7 @@ pub async fn run(cfg: RunConfig) -> Result<u8, String> {
                     ""
                 }
             ));
-            let app = crate::serve::router(shared.clone());
-            let stop = shared.clone();
-            Some(tokio::spawn(async move {
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        while !stop.stopping() {
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                        }
-                    })
-                    .await;
-            }))
+            Some(tokio::spawn(crate::serve::serve(listener, shared.clone())))
         }
         _ => None,
     };
@@ -1010,8 +1059,16 @@ fn spawn_signal_handler(shared: Arc<Shared>) {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
-        log("stopping: the cycle in flight finishes first");
+        log("stopping: the cycle in flight finishes first (a second signal stops at once)");
         shared.stop();
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        // Every write is atomic and every action is retried by the next
+        // run: stopping now loses nothing but the time of the cycle.
+        log("stopped at once by a second signal; the next run completes the cycle");
+        std::process::exit(1);
     });
 }
 
@@ -1027,13 +1084,21 @@ pub fn handle_webhook(
         .map(|s| s.expose().as_bytes());
     match webhook::verify(header, body, secret) {
         Ok(delivery) => {
-            if let Some(id) = &delivery.id {
-                let mut seen = shared.seen.lock().unwrap_or_else(|p| p.into_inner());
-                if !seen.first_time(id) {
-                    shared.metrics.webhook("replayed");
-                    return 401;
-                }
+            // A replay: the same delivery id, or the same signed body again
+            // (the id is not covered by the signature; every push's body
+            // differs, naming its commits).
+            use sha2::Digest;
+            let body_id = format!("body {:x}", sha2::Sha256::digest(body));
+            let mut seen = shared.seen.lock().unwrap_or_else(|p| p.into_inner());
+            let fresh_id = delivery
+                .id
+                .as_ref()
+                .is_none_or(|id| seen.first_time(&format!("id {id}")));
+            if !(fresh_id && seen.first_time(&body_id)) {
+                shared.metrics.webhook("replayed");
+                return 401;
             }
+            drop(seen);
             shared.metrics.webhook("accepted");
             *shared.last_hook.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
             shared.wake.notify_one();
@@ -1048,6 +1113,61 @@ pub fn handle_webhook(
             401
         }
     }
+}
+
+/// An interval as written in the configuration file: `5m`, or seconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Interval {
+    Text(String),
+    Seconds(u64),
+}
+
+impl Interval {
+    pub fn text(&self) -> String {
+        match self {
+            Interval::Text(s) => s.clone(),
+            Interval::Seconds(n) => n.to_string(),
+        }
+    }
+}
+
+/// Files an operator names (configuration, secrets) are small: larger
+/// ones are refused before they are read.
+pub fn read_small(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    const LIMIT: u64 = 1024 * 1024;
+    let f = std::fs::File::open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut text = String::new();
+    f.take(LIMIT + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > LIMIT {
+        return Err(std::io::Error::other("larger than 1 MiB"));
+    }
+    Ok(text)
+}
+
+/// A parse error without the value it quotes: a password typed in the
+/// wrong place must not end up in a log.
+fn without_values(msg: &str) -> String {
+    let mut out = String::new();
+    let mut rest = msg;
+    while let Some(i) = rest.find(" \"") {
+        out.push_str(&rest[..i]);
+        match rest[i + 2..].find('"') {
+            Some(j) => {
+                out.push_str(" \"…\"");
+                rest = &rest[i + 2 + j + 1..];
+            }
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A repository URL that is a relative path on this machine.
@@ -1081,8 +1201,8 @@ pub struct GitFile {
     pub url: Option<String>,
     pub branch: Option<String>,
     pub path: Option<String>,
-    /// `30s`, `5m`, `1h`.
-    pub interval: Option<String>,
+    /// `30s`, `5m`, `1h`, or a number of seconds.
+    pub interval: Option<Interval>,
     pub token_file: Option<PathBuf>,
     pub username: Option<String>,
     pub ssh_key_file: Option<PathBuf>,
@@ -1112,20 +1232,16 @@ impl RunFile {
     /// repository's files (no anchors, no duplicate keys).
     pub fn read(path: &Path) -> Result<RunFile, String> {
         let shown = path.display();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+        let text = read_small(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
         let parsed = crate::yaml::parse(&text);
         if let Some(e) = parsed.errors.first() {
-            return Err(format!(
-                "{shown}:{}:{}: {:?}",
-                e.pos.line, e.pos.col, e.kind
-            ));
+            return Err(format!("{shown}:{}:{}: {}", e.pos.line, e.pos.col, e.kind));
         }
         let Some(root) = parsed.root else {
             return Ok(RunFile::default());
         };
-        let mut file: RunFile =
-            serde_json::from_value(root.to_json()).map_err(|e| format!("{shown}: {e}"))?;
+        let mut file: RunFile = serde_json::from_value(root.to_json())
+            .map_err(|e| format!("{shown}: {}", without_values(&e.to_string())))?;
         let dir = path.parent().unwrap_or(Path::new("."));
         // A repository on this machine and an `ldif:` file are paths too.
         if let Some(url) = &mut file.git.url
@@ -1171,7 +1287,18 @@ mod tests {
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("2h30m").unwrap(), Duration::from_secs(9000));
-        for bad in ["", "m", "5x", "0s", "5m3", "-5m"] {
+        for bad in [
+            "",
+            "m",
+            "5x",
+            "0s",
+            "0",
+            "5m3",
+            "-5m",
+            "721h",
+            "18446744073709551615",
+            "6000000000000000h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -81,4 +82,55 @@ async fn hook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         text,
     )
         .into_response()
+}
+
+/// Connections served at once; more are closed as they come.
+const MAX_CONNECTIONS: usize = 256;
+/// A client has this long to send its request's headers...
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// ... and this long for the whole exchange.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serve `router` on `listener` until the runner stops. Slow or idle
+/// clients cannot hold connections (headers within 10 s, the whole request
+/// within 30 s, at most 256 at once), and a stop waits at most 3 s for the
+/// requests in flight.
+pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    let app = router(shared.clone());
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    drop(stream);
+                    continue;
+                };
+                let svc = hyper_util::service::TowerToHyperService::new(app.clone());
+                conns.spawn(async move {
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(HEADER_TIMEOUT)
+                        .keep_alive(false)
+                        .serve_connection(io, svc);
+                    let _ = tokio::time::timeout(CONNECTION_TIMEOUT, conn).await;
+                    drop(slot);
+                });
+            }
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+            }
+        }
+        while conns.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+    conns.abort_all();
 }

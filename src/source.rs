@@ -53,10 +53,14 @@ impl FileSet {
         }
         let mut set = FileSet::default();
         let settings_path = root.join(SETTINGS_FILE);
-        if fs::symlink_metadata(&settings_path).is_ok() {
+        if let Ok(m) = fs::symlink_metadata(&settings_path) {
             set.settings = Some(SourceFile {
                 path: SETTINGS_FILE.into(),
-                entry: read_entry(&settings_path),
+                entry: if m.is_dir() {
+                    Entry::Unreadable("hopthu.yaml is a folder; it must be a file".into())
+                } else {
+                    read_entry(&settings_path)
+                },
             });
         }
         let agencies = root.join(AGENCIES_DIR);

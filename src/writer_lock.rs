@@ -155,7 +155,21 @@ impl WriterLock {
     }
 
     fn acquire_file(path: &str) -> Result<WriterLock, LockError> {
-        let lock_path = format!("{path}.lock");
+        if path.is_empty() {
+            return Err(LockError::Failed("no file named: write ldif:PATH".into()));
+        }
+        // One lock per file, however it is named: through a link, the lock
+        // sits beside the file the link names.
+        let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
+        if let Ok(m) = std::fs::metadata(&target)
+            && !m.is_file()
+        {
+            return Err(LockError::Failed(format!(
+                "{} is not a regular file",
+                target.display()
+            )));
+        }
+        let lock_path = format!("{}.lock", target.display());
         let f = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)

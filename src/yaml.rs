@@ -69,6 +69,29 @@ pub enum YamlErrorKind {
     TooDeep,
 }
 
+impl std::fmt::Display for YamlErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            YamlErrorKind::Syntax(s) => write!(f, "not valid YAML: {s}"),
+            YamlErrorKind::DuplicateKey { key, first } => {
+                write!(
+                    f,
+                    "the key `{key}` is written twice (first on line {})",
+                    first.line
+                )
+            }
+            YamlErrorKind::Anchor | YamlErrorKind::Alias => {
+                f.write_str("anchors and aliases (`&`, `*`) are not accepted")
+            }
+            YamlErrorKind::Tag(t) => write!(f, "the tag `{t}` is not accepted"),
+            YamlErrorKind::TabIndent => f.write_str("a tab indents this line: indent with spaces"),
+            YamlErrorKind::ComplexKey => f.write_str("a key must be plain text"),
+            YamlErrorKind::MultipleDocuments => f.write_str("more than one YAML document"),
+            YamlErrorKind::TooDeep => f.write_str("nested too deeply"),
+        }
+    }
+}
+
 /// This format nests five levels; anything far deeper is refused before it
 /// can exhaust the stack.
 pub const MAX_DEPTH: usize = 32;

@@ -234,6 +234,31 @@ fn a_run_killed_half_way_is_completed_by_the_next_run() {
         .matches("dn: ")
         .count();
     assert_eq!(total, 2780, "partial run had made {partial}");
+    // Every mailbox has exactly one password on record, and it is the one
+    // the directory has (the killed run's passwords of mailboxes it did
+    // create were kept; those of mailboxes it never made were dropped).
+    assert!(!t.join("c.tsv.pending").exists());
+    let creds = std::fs::read_to_string(t.join("c.tsv")).unwrap();
+    let lines: Vec<(&str, &str)> = creds.lines().map(|l| l.split_once('\t').unwrap()).collect();
+    let mut addresses: Vec<&str> = lines.iter().map(|(a, _)| *a).collect();
+    addresses.sort();
+    addresses.dedup();
+    assert_eq!((lines.len(), addresses.len()), (2780, 2780));
+    for (address, password) in lines.iter().step_by(97) {
+        let uid = address.split('@').next().unwrap();
+        let dn = format!("uid={uid},{}", s.people_dn());
+        let out = Command::new("ldapwhoami")
+            .args(["-x", "-H", &url, "-D", &dn, "-w", password])
+            .output()
+            .unwrap();
+        // 49 is a wrong password; a right one binds (and is then told to
+        // change it).
+        assert_ne!(
+            out.status.code(),
+            Some(49),
+            "{address}: the password on record is wrong"
+        );
+    }
     let plan = hopthu(
         &[
             "plan",

@@ -237,6 +237,26 @@ fn a_force_push_that_drops_mailboxes_holds_their_deletions() {
         md.contains("force-push") && md.contains("hopthu approve"),
         "{md}"
     );
+    // The next cycles hold them still, whatever commits come on top.
+    w.once(&[]);
+    assert_eq!(w.mailboxes().len(), 7, "still held on the next cycle");
+    w.git.write(
+        "agencies/skhcn.yaml",
+        &agency(&P[..3]).replace("Văn phòng", "Văn phòng Sở"),
+    );
+    w.git.commit("Đổi tên văn phòng");
+    w.once(&[]);
+    assert_eq!(w.mailboxes().len(), 7, "still held after a new commit");
+    let st = w.state_json();
+    assert_eq!(st["heldReason"], "history-rewritten");
+    // A damaged state file stops the runner: it must not forget the hold.
+    let saved = std::fs::read(w.state().join("state.json")).unwrap();
+    std::fs::write(w.state().join("state.json"), "not json").unwrap();
+    let o = w.once(&[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("is damaged"), "{}", text(&o));
+    assert_eq!(w.mailboxes().len(), 7);
+    std::fs::write(w.state().join("state.json"), saved).unwrap();
     // An approval of something else, or of a folder that is no runner's,
     // is refused.
     let o = Command::new(env!("CARGO_BIN_EXE_hopthu"))
@@ -664,28 +684,47 @@ fn webhooks_are_refused_unless_signed_and_a_burst_is_one_cycle() {
     w.git.commit("Thêm một cán bộ");
     let start = Instant::now();
     for i in 0..100 {
-        let code = s.post("/hooks/git", &github_headers(body, &format!("d-{i}")), body);
+        let push = format!(r#"{{"ref":"refs/heads/main","after":"{i:040x}"}}"#);
+        let push = push.as_bytes();
+        let code = s.post("/hooks/git", &github_headers(push, &format!("d-{i}")), push);
         assert_eq!(code, 202);
         let next = start + Duration::from_millis(100 * (i + 1));
         if let Some(wait) = next.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
     }
-    // A replayed delivery is refused.
+    // A replayed delivery is refused: the same id, or the same signed body
+    // under a new id.
+    let seventh = format!(r#"{{"ref":"refs/heads/main","after":"{:040x}"}}"#, 7);
+    let seventh = seventh.as_bytes();
     assert_eq!(
-        s.post("/hooks/git", &github_headers(body, "d-7"), body),
+        s.post("/hooks/git", &github_headers(seventh, "d-7"), seventh),
+        401
+    );
+    assert_eq!(
+        s.post("/hooks/git", &github_headers(seventh, "d-new"), seventh),
+        401
+    );
+    assert_eq!(
+        s.post("/hooks/git", &github_headers(body, "d-first"), body),
+        202
+    );
+    assert_eq!(
+        s.post("/hooks/git", &github_headers(body, "d-again"), body),
         401
     );
     // GitLab's token and Gitea's signature are understood too.
+    let gl = br#"{"object_kind":"push","after":"aa"}"#;
     assert_eq!(
-        s.post("/hooks/git", &[("X-Gitlab-Token", SECRET.into())], body),
+        s.post("/hooks/git", &[("X-Gitlab-Token", SECRET.into())], gl),
         202
     );
-    let gitea = hopthu::webhook::github_signature(SECRET.as_bytes(), body)
+    let gt = br#"{"ref":"refs/heads/main","after":"bb"}"#;
+    let gitea = hopthu::webhook::github_signature(SECRET.as_bytes(), gt)
         .trim_start_matches("sha256=")
         .to_string();
     assert_eq!(
-        s.post("/hooks/git", &[("X-Gitea-Signature", gitea)], body),
+        s.post("/hooks/git", &[("X-Gitea-Signature", gitea)], gt),
         202
     );
     s.wait_for(|| w.mailboxes().len() == 4);
@@ -1077,4 +1116,68 @@ fn paths_in_the_configuration_file_are_relative_to_it() {
         "{}",
         text(&o)
     );
+}
+
+/// A little HTTP server on loopback that answers every request with
+/// `answer` and keeps the requests it saw.
+fn http_server(answer: &'static str) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+            let mut buf = vec![0u8; 65536];
+            let n = s.read(&mut buf).unwrap_or(0);
+            keep.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&buf[..n]).to_string());
+            let _ = s.write_all(answer.as_bytes());
+        }
+    });
+    (format!("127.0.0.1:{}", addr.port()), seen)
+}
+
+#[test]
+fn a_git_token_never_leaves_for_another_host_or_in_clear() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("token"), "glpat-test-token-5c1e").unwrap();
+    // A server that sends the client to another host.
+    let (other, seen_other) = http_server(
+        "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    let redirect: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 302 Found\r\nLocation: http://localhost:{}/x.git/info/refs?service=git-upload-pack\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            other.split(':').nth(1).unwrap()
+        )
+        .into_boxed_str(),
+    );
+    let (first, _) = http_server(redirect);
+    // And a plain-http server that asks for credentials.
+    let (plain, seen_plain) = http_server(
+        "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    for host in [&first, &plain] {
+        let o = Command::new(env!("CARGO_BIN_EXE_hopthu"))
+            .args(["validate", "--git", &format!("http://{host}/x.git")])
+            .arg("--git-token-file")
+            .arg(tmp.path().join("token"))
+            .env("XDG_CACHE_HOME", tmp.path().join("cache"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(!text(&o).contains("glpat-test-token"), "{}", text(&o));
+    }
+    for req in seen_other
+        .lock()
+        .unwrap()
+        .iter()
+        .chain(seen_plain.lock().unwrap().iter())
+    {
+        assert!(!req.to_ascii_lowercase().contains("authorization"), "{req}");
+    }
 }

@@ -1039,6 +1039,14 @@ fn save(path: &Path, text: &str) -> std::io::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // A file someone made read-only is not replaced behind their back
+    // (a rename would, whatever its mode).
+    if fs::OpenOptions::new().append(true).open(path).is_err() && path.exists() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "the file cannot be written (read-only, or not yours)",
+        ));
+    }
     // The file holds password hashes: keep its mode, or owner-only.
     let mode = fs::metadata(path)
         .map(|m| m.permissions().mode() & 0o777)
