@@ -396,6 +396,22 @@ fn symlinks_and_oversized_files_in_the_commit_apply_nothing() {
     assert_eq!(r["result"], "invalid");
     assert_eq!(r["problems"][0]["code"], "E003");
     assert_eq!(r["problems"][0]["file"], "agencies/huge.yaml");
+    // A submodule inside agencies/.
+    w.git.remove("agencies/huge.yaml");
+    w.git.commit("Bỏ tệp quá lớn");
+    w.git.add_submodule("agencies/vendor");
+    w.once(&[]);
+    assert!(w.mailboxes().is_empty());
+    let r = w.reports().pop().unwrap();
+    assert_eq!(r["result"], "invalid");
+    assert_eq!(r["problems"][0]["file"], "agencies/vendor");
+    assert!(
+        r["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("submodule"),
+        "{r}"
+    );
 }
 
 #[test]

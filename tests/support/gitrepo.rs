@@ -86,6 +86,42 @@ impl GitRepo {
         self.repo.head().ok().and_then(|h| h.peel_to_commit().ok())
     }
 
+    /// Commit a submodule (a gitlink to a commit) at `path`, as
+    /// `git submodule add` records it.
+    pub fn add_submodule(&self, path: &str) {
+        let mut index = self.repo.index().unwrap();
+        let target = self.head().map(|c| c.id()).unwrap_or_else(Oid::zero);
+        index
+            .add(&git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: 0o160000,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id: target,
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            })
+            .unwrap();
+        index.write().unwrap();
+        let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let parent = self.head().unwrap();
+        self.repo
+            .commit(
+                Some("HEAD"),
+                &who(),
+                &who(),
+                &format!("Submodule {path}"),
+                &tree,
+                &[&parent],
+            )
+            .unwrap();
+    }
+
     /// Commit the work tree on `main`.
     pub fn commit(&self, message: &str) -> Oid {
         let tree = self.repo.find_tree(self.tree()).unwrap();
