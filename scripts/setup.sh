@@ -31,8 +31,9 @@ installed() {
 section "System packages"
 # slapd and ldap-utils: the test server and its command-line tools;
 # libssl-dev and pkg-config: crates that link OpenSSL; gcc and libc6-dev:
-# the linker and the C parts of some crates (ring).
-packages=(slapd ldap-utils libssl-dev pkg-config gcc libc6-dev)
+# the linker and the C parts of some crates (ring); python3 and python3-venv:
+# kubernetes-validate, which checks the Kubernetes manifests offline.
+packages=(slapd ldap-utils libssl-dev pkg-config gcc libc6-dev python3 python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   installed "$p" || missing+=("$p")

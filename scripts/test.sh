@@ -29,10 +29,25 @@ run() {
   fi
 }
 
+# The Kubernetes manifests, offline, against the Kubernetes OpenAPI schemas
+# (kubernetes-validate from PyPI bundles them); the MailDirectory sample is
+# checked against the CRD's own schema by tests/controller.rs.
+validate_manifests() {
+  local venv=target/kubernetes-validate
+  if [ ! -x "$venv/bin/kubernetes-validate" ]; then
+    python3 -m venv "$venv" && "$venv/bin/pip" install -q "kubernetes-validate==1.37.0" || return 1
+  fi
+  local v
+  for v in 1.33.0 1.37.0; do
+    "$venv/bin/kubernetes-validate" --strict --quiet -k "$v" examples/kubernetes/*.yaml || return 1
+  done
+}
+
 run "format" cargo fmt --all -- --check
 run "clippy" cargo clippy --locked --all-targets -- -D warnings
 run "tests" cargo test --locked --all-targets
 run "doc tests" cargo test --locked --doc
+run "kubernetes manifests" validate_manifests
 
 section "Summary"
 if [ "${#failed[@]}" -ne 0 ]; then

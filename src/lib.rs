@@ -4,6 +4,8 @@
 pub mod apply;
 pub mod audit;
 pub mod backup;
+pub mod controller;
+pub mod crd;
 pub mod desired;
 pub mod diagnostics;
 pub mod fsutil;
@@ -31,6 +33,7 @@ pub mod validate;
 pub mod webhook;
 pub mod writer_lock;
 pub mod yaml;
+pub mod yamlout;
 
 /// Validation and planning allocate millions of small strings and free them
 /// together; mimalloc does that several times faster than the system

@@ -376,6 +376,9 @@ fn run_config(
         webhook_max_wait: std::time::Duration::from_secs(30),
         once: a.once,
         today,
+        external_fence: None,
+        overrides: Default::default(),
+        approve: None,
     })
 }
 
@@ -493,6 +496,35 @@ enum Command {
     /// validate, plan, apply, report), serving health, metrics, status and
     /// a webhook.
     Run(Box<RunArgs>),
+    /// Run as a Kubernetes controller of MailDirectory resources.
+    Controller {
+        /// Watch only this namespace (all namespaces when not given).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Each MailDirectory's state, audit log, backups, reports and
+        /// initial passwords, under NAMESPACE/NAME/ (a persistent volume).
+        #[arg(long, default_value = "/var/lib/hopthu")]
+        state_dir: PathBuf,
+        /// Key and CA files taken from Secrets (a memory-backed volume).
+        #[arg(long, default_value = "/tmp/hopthu-secrets")]
+        secrets_dir: PathBuf,
+        /// Serve /healthz, /readyz, /metrics, /status and POST /hooks/git here.
+        #[arg(long, default_value = "0.0.0.0:8080")]
+        listen: String,
+        /// A file holding the webhook secret (or set HOPTHU_WEBHOOK_SECRET).
+        #[arg(long)]
+        webhook_secret_file: Option<PathBuf>,
+        /// The namespace of the Lease (the pod's own).
+        #[arg(long, env = "POD_NAMESPACE", default_value = "hopthu")]
+        lease_namespace: String,
+        #[arg(long, default_value = "hopthu-controller")]
+        lease_name: String,
+        /// This replica's name in the Lease (the pod's name).
+        #[arg(long, env = "POD_NAME")]
+        identity: Option<String>,
+    },
+    /// Print the MailDirectory CustomResourceDefinition (YAML).
+    Crd,
     /// Approve held deletions for `hopthu run`: it releases exactly those
     /// on its next cycle.
     Approve {
@@ -566,6 +598,45 @@ fn main() -> ExitCode {
                 Err(e) => Err(anyhow::anyhow!(e)),
             }
         }),
+        Command::Crd => {
+            print!("{}", hopthu::crd::crd_yaml());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Controller {
+            namespace,
+            state_dir,
+            secrets_dir,
+            listen,
+            webhook_secret_file,
+            lease_namespace,
+            lease_name,
+            identity,
+        } => (|| {
+            let listen = listen
+                .parse::<std::net::SocketAddr>()
+                .map_err(|e| anyhow::anyhow!("--listen {listen}: {e}"))?;
+            let webhook_secret = match webhook_secret_file {
+                Some(p) => Some(read_secret_file(&p, "webhook secret")?),
+                None => std::env::var("HOPTHU_WEBHOOK_SECRET")
+                    .ok()
+                    .filter(|s| !s.is_empty()),
+            };
+            let identity = identity.unwrap_or_else(hopthu::writer_lock::holder_id);
+            let cfg = hopthu::controller::ControllerConfig {
+                namespace,
+                state_root: state_dir,
+                secrets_dir,
+                listen: Some(listen),
+                webhook_secret: webhook_secret.map(hopthu::git::Secret::new),
+                lease_namespace,
+                lease_name,
+                identity,
+            };
+            let rt = runtime()?;
+            rt.block_on(hopthu::controller::run(cfg))
+                .map_err(|e| anyhow::anyhow!(e))?;
+            Ok(ExitCode::SUCCESS)
+        })(),
         Command::Approve {
             fingerprint,
             state_dir,

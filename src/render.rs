@@ -135,6 +135,27 @@ fn change_lines(out: &mut String, c: &Change, lang: Language, p: &Paint) {
     }
 }
 
+/// `2 created, 1 renamed` (only what is not zero); empty for nothing.
+pub fn summary_counts(s: &crate::plan::Summary, lang: Language) -> String {
+    let parts: [(usize, &str, &str); 6] = [
+        (s.create, "tạo mới", "created"),
+        (s.rename, "đổi tên", "renamed"),
+        (s.update, "cập nhật", "updated"),
+        (s.lock, "khóa", "locked"),
+        (s.unlock, "mở khóa", "unlocked"),
+        (s.delete, "thu hồi", "deleted"),
+    ];
+    parts
+        .iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, vi, en)| match lang {
+            Language::Vi => format!("{vi} {n}"),
+            Language::En => format!("{n} {en}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn summary_line(plan: &Plan, lang: Language) -> String {
     let s = &plan.summary;
     let held = plan.held.len();

@@ -78,6 +78,39 @@ pub struct RunConfig {
     pub once: bool,
     /// The day dates are compared with; today when none.
     pub today: Option<NaiveDate>,
+    /// Who decides that this process may write: none for its own writer
+    /// lock; a fence raised and lowered by someone else (the Kubernetes
+    /// Lease of the controller).
+    pub external_fence: Option<crate::writer_lock::Fence>,
+    /// Settings of hopthu.yaml this deployment decides instead.
+    pub overrides: Overrides,
+    /// Held deletions approved by the deployment (the controller's
+    /// `spec.approveDeletes`), besides `hopthu approve`.
+    pub approve: Option<String>,
+}
+
+/// Settings of hopthu.yaml a deployment overrides.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub max_deletes_per_run: Option<u32>,
+    pub rename_grace_days: Option<u32>,
+    pub layout: Option<crate::layout::LayoutName>,
+}
+
+/// What one cycle came to, for a caller that reports it elsewhere (the
+/// controller's status and events).
+#[derive(Debug, Clone)]
+pub struct CycleSummary {
+    pub result: report::Result,
+    pub commit: Option<String>,
+    pub done: usize,
+    pub failed: usize,
+    pub held: usize,
+    pub error: Option<String>,
+    /// A report was written: something new happened.
+    pub news: bool,
+    /// `3 created, 1 renamed` and the like, in the repository's language.
+    pub summary: String,
 }
 
 /// What the runner remembers between cycles and restarts (`state.json`).
@@ -328,7 +361,7 @@ fn read_fetched(
 
 /// How a cycle ended, for the loop's timing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ended {
+pub enum Ended {
     /// Done, or nothing to do: wait for the interval.
     Fine,
     /// Something failed: back off, then try again.
@@ -402,17 +435,87 @@ fn take_approval(state_dir: &Path, fingerprint: &str) -> bool {
     true
 }
 
-/// The loop's own state across cycles.
-struct Runner {
-    cfg: RunConfig,
+/// One directory's reconciler across cycles: what `hopthu run` loops on,
+/// and what the Kubernetes controller keeps per `MailDirectory`.
+pub struct Runner {
+    pub cfg: RunConfig,
     shared: Arc<Shared>,
     state: State,
     signers: Option<AllowedSigners>,
     validators: Arc<Validators>,
     lock: Option<WriterLock>,
+    /// What the last cycle came to.
+    pub last: Option<CycleSummary>,
+    /// Mailboxes the repository declared at the last valid commit, by status.
+    pub mailboxes: BTreeMap<String, usize>,
 }
 
 impl Runner {
+    /// Check the configuration's files, and load the state of an earlier run.
+    pub fn new(cfg: RunConfig, shared: Arc<Shared>) -> Result<Runner, String> {
+        let signers = match &cfg.allowed_signers {
+            Some(path) => {
+                let text = read_small(path).map_err(|e| {
+                    format!("cannot read the allowed signers {}: {e}", path.display())
+                })?;
+                let s = AllowedSigners::parse(&text)
+                    .map_err(|e| format!("the allowed signers {}: {e}", path.display()))?;
+                if s.is_empty() {
+                    return Err(format!(
+                        "the allowed signers {} lists no key: no commit could be applied",
+                        path.display()
+                    ));
+                }
+                Some(s)
+            }
+            None => None,
+        };
+        std::fs::create_dir_all(&cfg.state_dir)
+            .map_err(|e| format!("cannot create {}: {e}", cfg.state_dir.display()))?;
+        AuditLog::new(cfg.state_dir.join("audit.jsonl"))
+            .check_writable()
+            .map_err(|e| {
+                format!(
+                    "cannot write the audit log in {}: {e}",
+                    cfg.state_dir.display()
+                )
+            })?;
+        let state = State::load(&cfg.state_dir)?;
+        if let Some(t) = state.last_applied_commit_time {
+            shared.metrics.set_last_applied_commit_time(t);
+        }
+        shared.status().state = state.clone();
+        Ok(Runner {
+            validators: Arc::new(Validators::new()),
+            cfg,
+            shared,
+            state,
+            signers,
+            lock: None,
+            last: None,
+            mailboxes: BTreeMap::new(),
+        })
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Start from what someone else remembers (the controller's status)
+    /// when this process has no state of its own.
+    pub fn seed(&mut self, last_applied_commit: Option<String>) {
+        if self.state.last_applied_commit.is_none() && last_applied_commit.is_some() {
+            self.state.last_applied_commit = last_applied_commit;
+        }
+    }
+
+    /// Let go of the writer lock, for the next holder.
+    pub async fn release(&mut self) {
+        if let Some(lock) = self.lock.take() {
+            lock.release().await;
+        }
+    }
+
     fn today(&self) -> NaiveDate {
         self.cfg
             .today
@@ -429,6 +532,16 @@ impl Runner {
 
     /// The writer lock, taken when this instance has none.
     async fn ensure_lock(&mut self, base_dn: &str) -> Result<(), crate::writer_lock::LockError> {
+        if let Some(fence) = &self.cfg.external_fence {
+            return if fence.is_up() {
+                Ok(())
+            } else {
+                Err(crate::writer_lock::LockError::Held {
+                    holder: "another replica (it holds the Lease)".into(),
+                    until: "it lets go".into(),
+                })
+            };
+        }
         if let Some(lock) = &self.lock {
             if lock.fence.is_up() {
                 return Ok(());
@@ -448,8 +561,9 @@ impl Runner {
         }
     }
 
-    async fn cycle(&mut self) -> Ended {
+    pub async fn cycle(&mut self) -> Ended {
         let started = Instant::now();
+        self.last = None;
         self.shared.status().phase = "reconciling".into();
         self.state.cycles += 1;
         let (result, ended) = self.cycle_inner().await;
@@ -492,6 +606,16 @@ impl Runner {
                 log(&format!(
                     "cannot fetch the repository: {e}; nothing applied"
                 ));
+                self.last = Some(CycleSummary {
+                    result: report::Result::Failed,
+                    commit: None,
+                    done: 0,
+                    failed: 0,
+                    held: 0,
+                    error: Some(format!("cannot fetch the repository: {e}")),
+                    news: self.state.last_error.as_deref() != Some(e.as_str()),
+                    summary: String::new(),
+                });
                 self.state.last_error = Some(e);
                 self.state.last_result = Some(report::Result::Failed.as_str().into());
                 return ("failed", Ended::Failed);
@@ -537,7 +661,17 @@ impl Runner {
             self.finish(r).await;
             return ("invalid", Ended::Fine);
         }
-        let settings = outcome.settings.clone().expect("valid");
+        let mut settings = outcome.settings.clone().expect("valid");
+        let o = &self.cfg.overrides;
+        if let Some(n) = o.max_deletes_per_run {
+            settings.policy.max_deletes_per_run = n;
+        }
+        if let Some(n) = o.rename_grace_days {
+            settings.policy.rename_grace_days = n;
+        }
+        if let Some(l) = o.layout {
+            settings.directory.layout = l;
+        }
         let target = Target::new(
             &settings,
             self.cfg.connect.clone(),
@@ -618,17 +752,19 @@ impl Runner {
         }
 
         // 7. Apply, within the safety rules.
-        let approved = plan
-            .held_fingerprint
-            .clone()
-            .filter(|fp| take_approval(&self.cfg.state_dir, fp));
+        let approved = plan.held_fingerprint.clone().filter(|fp| {
+            self.cfg.approve.as_deref() == Some(fp.as_str())
+                || take_approval(&self.cfg.state_dir, fp)
+        });
         if let Some(fp) = &approved {
             log(&format!("held deletions {fp} approved: releasing them"));
         }
         let nothing = plan.is_empty() && (plan.held.is_empty() || approved.is_none());
         let mut applied: Option<apply::Report> = None;
         if !nothing {
-            if let Some(lock) = &self.lock {
+            if let Some(fence) = &self.cfg.external_fence {
+                dir.set_fence(fence.clone());
+            } else if let Some(lock) = &self.lock {
                 dir.set_fence(lock.fence.clone());
             }
             let opts = apply::Options {
@@ -680,7 +816,8 @@ impl Runner {
         if fetched.rewritten || self.state.rewrite_pending {
             self.state.rewrite_pending = !held.is_empty();
         }
-        self.shared.metrics.set_mailboxes(by_status(&outcome));
+        self.mailboxes = by_status(&outcome);
+        self.shared.metrics.set_mailboxes(self.mailboxes.clone());
         let result = if failed > 0 {
             report::Result::PartlyApplied
         } else if !plan.conflicts.is_empty() {
@@ -774,6 +911,18 @@ impl Runner {
     /// something new: a new commit, actions carried out, a new problem.
     async fn finish(&mut self, r: RunReport) {
         self.state.last_result = Some(r.result.as_str().into());
+        let done = r.outcomes.iter().filter(|o| o.error.is_none()).count();
+        let failed = r.outcomes.len() - done;
+        self.last = Some(CycleSummary {
+            result: r.result,
+            commit: Some(r.commit.id.clone()),
+            done,
+            failed,
+            held: r.held.len(),
+            error: r.error.clone(),
+            news: false,
+            summary: crate::render::summary_counts(&r.summary, r.language),
+        });
         // What a report says, in short: the same again is not news.
         let said = format!(
             "{} {} {} {} {:?} {}",
@@ -800,6 +949,9 @@ impl Runner {
             return;
         }
         self.state.last_reported = Some(said);
+        if let Some(l) = &mut self.last {
+            l.news = true;
+        }
         match r.write(&self.cfg.state_dir.join("reports")) {
             Ok(path) => log(&format!("report: {}", path.display())),
             Err(e) => log(&format!("cannot write the report: {e}")),
@@ -876,48 +1028,20 @@ fn by_status(o: &Outcome) -> BTreeMap<String, usize> {
 
 /// Run until stopped (or one cycle with `once`). Returns the exit code.
 pub async fn run(cfg: RunConfig) -> Result<u8, String> {
-    let signers = match &cfg.allowed_signers {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read the allowed signers {}: {e}", path.display()))?;
-            let s = AllowedSigners::parse(&text)
-                .map_err(|e| format!("the allowed signers {}: {e}", path.display()))?;
-            if s.is_empty() {
-                return Err(format!(
-                    "the allowed signers {} lists no key: no commit could be applied",
-                    path.display()
-                ));
-            }
-            Some(s)
-        }
-        None => None,
-    };
-    std::fs::create_dir_all(&cfg.state_dir)
-        .map_err(|e| format!("cannot create {}: {e}", cfg.state_dir.display()))?;
-    AuditLog::new(cfg.state_dir.join("audit.jsonl"))
-        .check_writable()
-        .map_err(|e| {
-            format!(
-                "cannot write the audit log in {}: {e}",
-                cfg.state_dir.display()
-            )
-        })?;
     let shared = Arc::new(Shared::new(cfg.webhook_secret.clone()));
-    let state = State::load(&cfg.state_dir)?;
-    if let Some(t) = state.last_applied_commit_time {
-        shared.metrics.set_last_applied_commit_time(t);
-    }
-    shared.status().state = state.clone();
-
-    let server = match cfg.listen {
-        Some(addr) if !cfg.once => {
+    let once = cfg.once;
+    let listen = cfg.listen;
+    let has_secret = cfg.webhook_secret.is_some();
+    let mut runner = Runner::new(cfg, shared.clone())?;
+    let server = match listen {
+        Some(addr) if !once => {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
             log(&format!(
                 "serving /healthz, /readyz, /metrics, /status and /hooks/git on {}{}",
                 listener.local_addr().map_err(|e| e.to_string())?,
-                if cfg.webhook_secret.is_none() {
+                if !has_secret {
                     " (the webhook answers 404: no secret is configured)"
                 } else {
                     ""
@@ -929,14 +1053,6 @@ pub async fn run(cfg: RunConfig) -> Result<u8, String> {
     };
     spawn_signal_handler(shared.clone());
 
-    let mut runner = Runner {
-        validators: Arc::new(Validators::new()),
-        cfg,
-        shared: shared.clone(),
-        state,
-        signers,
-        lock: None,
-    };
     log(&format!(
         "watching {} ({}, {}) every {}s; writing to {}",
         crate::git::redact_url(&runner.cfg.source.url),
@@ -988,9 +1104,7 @@ pub async fn run(cfg: RunConfig) -> Result<u8, String> {
         }
     }
     shared.status().phase = "stopping".into();
-    if let Some(lock) = runner.lock.take() {
-        lock.release().await;
-    }
+    runner.release().await;
     shared.stop();
     if let Some(s) = server {
         let _ = s.await;

@@ -90,7 +90,7 @@ impl GitRepo {
     /// `git submodule add` records it.
     pub fn add_submodule(&self, path: &str) {
         let mut index = self.repo.index().unwrap();
-        let target = self.head().map(|c| c.id()).unwrap_or_else(Oid::zero);
+        let target = self.head().expect("a commit to point at").id();
         index
             .add(&git2::IndexEntry {
                 ctime: git2::IndexTime::new(0, 0),

@@ -1,0 +1,33 @@
+# hopthu: a small image for `hopthu controller` and `hopthu run`.
+#
+#   docker build -t registry.sonla.gov.vn/ttcntt/hopthu:0.1.0 .
+#
+# Stage 1 builds the binary (libgit2 links OpenSSL and libssh2, built from
+# their sources by the crates; they need libssl-dev and pkg-config).
+FROM rust:1.95-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libssl-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY schema ./schema
+COPY data ./data
+COPY benches ./benches
+RUN cargo build --release --locked --bin hopthu
+
+# Stage 2: the binary, CA certificates and OpenSSL's runtime, as a user
+# that is not root. The root filesystem can be read-only: hopthu writes only
+# to its state folder and /tmp.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/hopthu --shell /usr/sbin/nologin hopthu \
+ && mkdir -p /var/lib/hopthu && chown hopthu /var/lib/hopthu
+COPY --from=build /src/target/release/hopthu /usr/local/bin/hopthu
+USER 10001:10001
+WORKDIR /var/lib/hopthu
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/hopthu"]
+CMD ["controller"]
