@@ -489,3 +489,45 @@ async fn the_fence_follows_the_lease() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(!fence.is_up(), "the Lease manager gone: writing stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_change_or_a_webhook_starts_a_cycle_at_once() {
+    let w = World::new();
+    let (client, api) = mock(w.secrets());
+    let ctx = w.context(client, Fence::new(true));
+    reconcile(Arc::new(w.object()), ctx.clone()).await.unwrap();
+    assert_eq!(w.mailboxes(), 3);
+    // A new commit: nothing happens before the interval...
+    w.git.write(
+        "agencies/skhcn.yaml",
+        &format!("{AGENCY}  - id: p3\n    name: Lò Văn Ún\n"),
+    );
+    w.git.commit("Thêm một cán bộ");
+    reconcile(Arc::new(w.object()), ctx.clone()).await.unwrap();
+    assert_eq!(w.mailboxes(), 3, "not before the interval");
+    // ... unless the spec changed (a new generation) ...
+    let mut changed = w.object();
+    changed.metadata.generation = Some(2);
+    changed.spec.drift_policy = Some(hopthu::crd::DriftPolicySpec::Report);
+    reconcile(Arc::new(changed), ctx.clone()).await.unwrap();
+    assert_eq!(w.mailboxes(), 4);
+    let status = api.status_patches().pop().unwrap();
+    assert_eq!(status["observedGeneration"], 2);
+    // ... or a webhook came.
+    w.git.write(
+        "agencies/skhcn.yaml",
+        &format!("{AGENCY}  - id: p3\n    name: Lò Văn Ún\n  - id: p4\n    name: Cầm Thị Xuân\n"),
+    );
+    w.git.commit("Thêm một cán bộ nữa");
+    let mut same = w.object();
+    same.metadata.generation = Some(2);
+    same.spec.drift_policy = Some(hopthu::crd::DriftPolicySpec::Report);
+    reconcile(Arc::new(same.clone()), ctx.clone())
+        .await
+        .unwrap();
+    assert_eq!(w.mailboxes(), 4);
+    ctx.webhooks
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    reconcile(Arc::new(same), ctx.clone()).await.unwrap();
+    assert_eq!(w.mailboxes(), 5);
+}
