@@ -2,8 +2,9 @@
 #
 #   docker build -t registry.sonla.gov.vn/ttcntt/hopthu:0.1.0 .
 #
-# Stage 1 builds the binary (libgit2 links OpenSSL and libssh2, built from
-# their sources by the crates; they need libssl-dev and pkg-config).
+# Stage 1 builds the binary (libgit2 and libssh2 are built from their
+# sources by the crates and link the system's OpenSSL: libssl-dev and
+# pkg-config).
 FROM rust:1.95-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libssl-dev pkg-config \
@@ -23,7 +24,8 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libssl3 \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /var/lib/hopthu --shell /usr/sbin/nologin hopthu \
+ && groupadd --system --gid 10001 hopthu \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/hopthu --shell /usr/sbin/nologin hopthu \
  && mkdir -p /var/lib/hopthu && chown hopthu /var/lib/hopthu
 COPY --from=build /src/target/release/hopthu /usr/local/bin/hopthu
 USER 10001:10001

@@ -2,8 +2,9 @@
 //! reconciled by the same cycle as `hopthu run` (fetch, verify, validate,
 //! plan, apply, record), with its credentials read from Secrets, its result
 //! in the resource's status (conditions by Kubernetes conventions) and in
-//! Events. Several replicas may run: only the holder of the Lease writes,
-//! and a lost Lease stops writing at once.
+//! Events. Several replicas may run: only the holder of the Lease reads,
+//! writes or reports, and its writes stop when the Lease is lost or cannot
+//! be renewed in time.
 
 use crate::crd::{Condition, MailDirectory, MailDirectoryStatus};
 use crate::run::{CycleSummary, Ended, Overrides, RunConfig, Runner, Shared, State, log};
@@ -11,12 +12,11 @@ use crate::writer_lock::Fence;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Api, Client, Resource, ResourceExt};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,13 +27,18 @@ pub enum Error {
     Config(String),
 }
 
+/// The annotation a webhook (on any replica) sets on every MailDirectory
+/// to ask for a cycle now.
+pub const REQUESTED_AT: &str = "hopthu.gov.vn/requested-at";
+
 /// What every reconcile shares.
 pub struct Context {
     pub client: Client,
     pub shared: Arc<Shared>,
-    pub recorder: Recorder,
-    /// Raised while this replica holds the Lease.
+    /// Raised while this replica holds the Lease (and not past its expiry).
     pub fence: Fence,
+    /// This replica's name, in Events.
+    pub instance: String,
     /// Where each MailDirectory keeps its state, audit log, backups,
     /// reports and initial passwords: `<root>/<namespace>/<name>/`.
     pub state_root: PathBuf,
@@ -41,10 +46,9 @@ pub struct Context {
     /// libraries that want files (a memory-backed volume).
     pub secrets_dir: PathBuf,
     pub today: Option<chrono::NaiveDate>,
-    /// One reconciler per MailDirectory, kept across reconciles.
-    pub runners: tokio::sync::Mutex<HashMap<String, Held>>,
-    /// Counts webhooks: a reconcile after a new one runs a cycle at once.
-    pub webhooks: AtomicU64,
+    /// One reconciler per MailDirectory, kept across reconciles (never two
+    /// reconciles of one resource at a time: the runtime sees to it).
+    pub runners: std::sync::Mutex<HashMap<String, Held>>,
 }
 
 /// A MailDirectory's reconciler and when it last ran.
@@ -52,34 +56,29 @@ pub struct Held {
     runner: Runner,
     generation: Option<i64>,
     last_cycle: Instant,
-    webhooks: u64,
+    /// The last `requested-at` it answered.
+    requested: Option<String>,
+    /// The term of the Lease it was made in: after another holder's term,
+    /// its memory is stale, and it is made again from the volume.
+    term: u64,
 }
 
 impl Context {
-    pub fn new(
-        client: Client,
-        shared: Arc<Shared>,
-        fence: Fence,
-        instance: Option<String>,
-    ) -> Self {
-        let recorder = Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: "hopthu".into(),
-                instance,
-            },
-        );
+    pub fn new(client: Client, shared: Arc<Shared>, fence: Fence, instance: String) -> Self {
         Context {
             client,
             shared,
-            recorder,
             fence,
+            instance,
             state_root: PathBuf::from("/var/lib/hopthu"),
             secrets_dir: std::env::temp_dir().join("hopthu-secrets"),
             today: None,
-            runners: tokio::sync::Mutex::new(HashMap::new()),
-            webhooks: AtomicU64::new(0),
+            runners: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    fn runners(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
+        self.runners.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -272,7 +271,7 @@ pub fn status_after(
         "conflicts" => (false, "Conflicts"),
         "drift-reported" => (false, "DriftReported"),
         "partly-applied" => (false, "ActionsFailed"),
-        "standby" => (false, "Standby"),
+        "configuration" => (false, "ConfigurationError"),
         _ => (false, "ReconcileFailed"),
     };
     let message = match (ready, cycle) {
@@ -289,13 +288,30 @@ pub fn status_after(
         ),
         (false, _) => state.last_error.clone().unwrap_or_else(|| reason.into()),
     };
-    let stalled = state.stalled || state.consecutive_failures >= 5;
-    let prev_or = prev;
+    // Stalled: no progress without a person (a commit that is invalid or
+    // not signed, a wrong setting), or the same failure again and again.
+    let needs_person = matches!(result, "invalid" | "unverified" | "configuration");
+    let stalled = needs_person || state.stalled || state.consecutive_failures >= 5;
+    let stalled_reason = match result {
+        "invalid" => "InvalidCommit",
+        "unverified" => "UnverifiedCommit",
+        "configuration" => "ConfigurationError",
+        _ => "RepeatedFailures",
+    };
+    let stalled_message = if needs_person {
+        state.last_error.clone().unwrap_or_default()
+    } else {
+        format!(
+            "{} cycles in a row failed: {}",
+            state.consecutive_failures,
+            state.last_error.as_deref().unwrap_or("")
+        )
+    };
     MailDirectoryStatus {
         conditions: vec![
-            condition(prev_or, "Ready", ready, reason, message, generation, now),
+            condition(prev, "Ready", ready, reason, message, generation, now),
             condition(
-                prev_or,
+                prev,
                 "Reconciling",
                 false,
                 "Idle",
@@ -304,20 +320,16 @@ pub fn status_after(
                 now,
             ),
             condition(
-                prev_or,
+                prev,
                 "Stalled",
                 stalled,
                 if stalled {
-                    "RepeatedFailures"
+                    stalled_reason
                 } else {
                     "Progressing"
                 },
                 if stalled {
-                    format!(
-                        "{} cycles in a row failed: {}",
-                        state.consecutive_failures,
-                        state.last_error.as_deref().unwrap_or("")
-                    )
+                    stalled_message
                 } else {
                     String::new()
                 },
@@ -345,61 +357,128 @@ fn short(id: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// The status as the API server stores it, compared without the times of
-/// conditions that did not change: an unchanged world patches nothing.
-fn same_status(a: &MailDirectoryStatus, b: &MailDirectoryStatus) -> bool {
-    a == b
-}
-
+/// Server-side apply of the whole status as hopthu owns it: a field it
+/// no longer sets (an error that went away) is removed, and an unchanged
+/// status is not sent at all.
 async fn patch_status(
     obj: &MailDirectory,
     status: &MailDirectoryStatus,
     ctx: &Context,
 ) -> Result<(), Error> {
-    if obj.status.as_ref().is_some_and(|s| same_status(s, status)) {
+    let (ns, name) = key_of(obj);
+    if let Ok(mut r) = ctx.shared.resources.lock() {
+        r.insert(
+            format!("{ns}/{name}"),
+            serde_json::to_value(status).unwrap_or_default(),
+        );
+    }
+    if obj.status.as_ref() == Some(status) {
         return Ok(());
     }
-    let (ns, name) = key_of(obj);
     let api: Api<MailDirectory> = Api::namespaced(ctx.client.clone(), &ns);
-    let patch = serde_json::json!({ "status": status });
-    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    let patch = serde_json::json!({
+        "apiVersion": "hopthu.gov.vn/v1alpha1",
+        "kind": "MailDirectory",
+        "status": status,
+    });
+    api.patch_status(
+        &name,
+        &PatchParams::apply("hopthu").force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
     Ok(())
 }
 
+/// An Event of its own for each batch and each failure (never merged into
+/// an earlier one that says something else).
 async fn event(ctx: &Context, obj: &MailDirectory, warning: bool, reason: &str, note: String) {
+    use k8s_openapi::api::events::v1::Event;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+    let (ns, name) = key_of(obj);
     let ev = Event {
-        type_: if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
+        metadata: ObjectMeta {
+            generate_name: Some(format!("{name}.")),
+            namespace: Some(ns.clone()),
+            ..ObjectMeta::default()
         },
-        reason: reason.into(),
+        event_time: Some(MicroTime(k8s_openapi::jiff::Timestamp::now())),
+        action: Some("Reconcile".into()),
+        reason: Some(reason.into()),
         // Events hold at most 1 kB of note.
         note: Some(note.chars().take(1000).collect()),
-        action: "Reconcile".into(),
-        secondary: None,
+        type_: Some(if warning { "Warning" } else { "Normal" }.into()),
+        regarding: Some(obj.object_ref(&())),
+        reporting_controller: Some("hopthu.gov.vn/controller".into()),
+        reporting_instance: Some(ctx.instance.clone()),
+        ..Event::default()
     };
-    if let Err(e) = ctx.recorder.publish(&ev, &obj.object_ref(&())).await {
+    let api: Api<Event> = Api::namespaced(ctx.client.clone(), &ns);
+    if let Err(e) = api.create(&kube::api::PostParams::default(), &ev).await {
         log(&format!("cannot publish an event: {e}"));
     }
+}
+
+/// A status and an Event for what keeps a resource from even starting a
+/// cycle (a Secret missing, a damaged state file); the Event once.
+async fn report_blocked(obj: &MailDirectory, ctx: &Context, why: String) -> Result<Action, Error> {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let state = State {
+        last_result: Some("configuration".into()),
+        last_error: Some(why.clone()),
+        last_applied_commit: obj
+            .status
+            .as_ref()
+            .and_then(|s| s.last_applied_commit.clone()),
+        last_attempted_commit: obj
+            .status
+            .as_ref()
+            .and_then(|s| s.last_attempted_commit.clone()),
+        ..State::default()
+    };
+    let mailboxes: BTreeMap<String, usize> = obj
+        .status
+        .as_ref()
+        .map(|s| {
+            s.mailboxes
+                .iter()
+                .map(|(k, v)| (k.clone(), *v as usize))
+                .collect()
+        })
+        .unwrap_or_default();
+    let status = status_after(
+        obj.status.as_ref(),
+        obj.meta().generation,
+        &state,
+        None,
+        &mailboxes,
+        &now,
+    );
+    if obj.status.as_ref().and_then(|s| s.last_error.as_deref()) != Some(why.as_str()) {
+        event(ctx, obj, true, "ConfigurationError", why).await;
+    }
+    patch_status(obj, &status, ctx).await?;
+    Ok(Action::requeue(Duration::from_secs(60)))
 }
 
 /// Reconcile one MailDirectory.
 pub async fn reconcile(obj: Arc<MailDirectory>, ctx: Arc<Context>) -> Result<Action, Error> {
     let (ns, name) = key_of(&obj);
     let key = format!("{ns}/{name}");
-    // Only the holder of the Lease reads, writes, or patches anything.
+    // Only the holder of the Lease reads, writes or reports anything.
     if !ctx.fence.is_up() {
         return Ok(Action::requeue(Duration::from_secs(15)));
     }
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let generation = obj.meta().generation;
+    let term = ctx.fence.term();
+    let requested = obj.annotations().get(REQUESTED_AT).cloned();
     if obj.spec.suspend {
-        let mut status = obj.status.clone().unwrap_or_default();
+        let prev = obj.status.as_ref();
+        let mut status = prev.cloned().unwrap_or_default();
         status.conditions = vec![
             condition(
-                obj.status.as_ref(),
+                prev,
                 "Ready",
                 false,
                 "Suspended",
@@ -408,7 +487,7 @@ pub async fn reconcile(obj: Arc<MailDirectory>, ctx: Arc<Context>) -> Result<Act
                 &now,
             ),
             condition(
-                obj.status.as_ref(),
+                prev,
                 "Reconciling",
                 false,
                 "Suspended",
@@ -417,7 +496,7 @@ pub async fn reconcile(obj: Arc<MailDirectory>, ctx: Arc<Context>) -> Result<Act
                 &now,
             ),
             condition(
-                obj.status.as_ref(),
+                prev,
                 "Stalled",
                 false,
                 "Suspended",
@@ -430,63 +509,59 @@ pub async fn reconcile(obj: Arc<MailDirectory>, ctx: Arc<Context>) -> Result<Act
         patch_status(&obj, &status, &ctx).await?;
         return Ok(Action::await_change());
     }
-    let webhooks = ctx.webhooks.load(Ordering::SeqCst);
+    // Woken by its own status patch (or a resync) before its time, with
+    // the same spec and no new request: nothing is read or done.
+    if let Some(h) = ctx.runners().get(&key)
+        && h.term == term
+        && h.generation == generation
+        && h.requested == requested
     {
-        let runners = ctx.runners.lock().await;
-        if let Some(h) = runners.get(&key) {
-            // Woken by its own status patch (or a resync) before its time,
-            // with the same spec: nothing asked for a cycle, and nothing
-            // is read (not even its Secrets).
-            let state = h.runner.state();
-            let wait = if state.consecutive_failures > 0 {
-                crate::run::backoff(state.consecutive_failures, h.runner.cfg.interval)
-            } else {
-                h.runner.cfg.interval
-            };
-            let due = h.last_cycle + wait;
-            if h.generation == generation && h.webhooks == webhooks && Instant::now() < due {
-                return Ok(Action::requeue(due - Instant::now()));
-            }
+        let state = h.runner.state();
+        let wait = if state.consecutive_failures > 0 {
+            crate::run::backoff(state.consecutive_failures, h.runner.cfg.interval)
+        } else {
+            h.runner.cfg.interval
+        };
+        let due = h.last_cycle + wait;
+        if Instant::now() < due {
+            return Ok(Action::requeue(due - Instant::now()));
         }
+    }
+    // A changed spec: say that work is under way.
+    if obj.status.as_ref().and_then(|s| s.observed_generation) != generation
+        && let Some(prev) = obj.status.as_ref()
+    {
+        let mut status = prev.clone();
+        status.conditions.retain(|c| c.type_ != "Reconciling");
+        status.conditions.push(condition(
+            Some(prev),
+            "Reconciling",
+            true,
+            "SpecChanged",
+            format!("generation {} is being reconciled", generation.unwrap_or(0)),
+            prev.observed_generation,
+            &now,
+        ));
+        patch_status(&obj, &status, &ctx).await?;
     }
     let cfg = match run_config(&obj, &ctx).await {
         Ok(c) => c,
-        Err(e) => {
-            let state = State {
-                last_result: Some("failed".into()),
-                last_error: Some(e.to_string()),
-                consecutive_failures: 5,
-                last_applied_commit: obj
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.last_applied_commit.clone()),
-                ..State::default()
-            };
-            let mut status = status_after(
-                obj.status.as_ref(),
-                generation,
-                &state,
-                None,
-                &BTreeMap::new(),
-                &now,
-            );
-            status.conditions[0].reason = "ConfigurationError".into();
-            if !obj.status.as_ref().is_some_and(|s| same_status(s, &status)) {
-                event(&ctx, &obj, true, "ConfigurationError", e.to_string()).await;
-            }
-            patch_status(&obj, &status, &ctx).await?;
-            return Ok(Action::requeue(Duration::from_secs(60)));
-        }
+        Err(Error::Config(why)) => return report_blocked(&obj, &ctx, why).await,
+        Err(e) => return Err(e),
     };
     let interval = cfg.interval;
-    let mut runners = ctx.runners.lock().await;
-    let held = match runners.remove(&key) {
-        Some(mut h) => {
-            h.runner.cfg = cfg;
-            h
-        }
+    // The runner, out of the map while it works: other resources go on.
+    let previous = ctx.runners().remove(&key).filter(|h| h.term == term);
+    let mut held = match previous {
+        Some(mut h) => match h.runner.reconfigure(cfg) {
+            Ok(()) => h,
+            Err(why) => return report_blocked(&obj, &ctx, why).await,
+        },
         None => {
-            let mut runner = Runner::new(cfg, ctx.shared.clone()).map_err(Error::Config)?;
+            let mut runner = match Runner::new(cfg, ctx.shared.clone()) {
+                Ok(r) => r,
+                Err(why) => return report_blocked(&obj, &ctx, why).await,
+            };
             runner.seed(
                 obj.status
                     .as_ref()
@@ -496,29 +571,28 @@ pub async fn reconcile(obj: Arc<MailDirectory>, ctx: Arc<Context>) -> Result<Act
                 runner,
                 generation,
                 last_cycle: Instant::now(),
-                webhooks,
+                requested: requested.clone(),
+                term,
             }
         }
     };
-    let mut held = held;
     let ended = held.runner.cycle().await;
+    // The Lease went while the cycle ran: the new holder reports; what this
+    // one remembers is stale.
+    if !ctx.fence.is_up() || ctx.fence.term() != term || ended == Ended::Standby {
+        return Ok(Action::requeue(Duration::from_secs(15)));
+    }
     held.generation = generation;
     held.last_cycle = Instant::now();
-    held.webhooks = webhooks;
+    held.requested = requested;
     let state = held.runner.state().clone();
     let cycle = held.runner.last.clone();
     let mailboxes = held.runner.mailboxes.clone();
+    ctx.runners().insert(key, held);
     let requeue = match ended {
         Ended::Failed => crate::run::backoff(state.consecutive_failures, interval),
         _ => interval,
     };
-    runners.insert(key, held);
-    drop(runners);
-
-    if ended == Ended::Standby {
-        // The Lease moved while this cycle began: the new holder reports.
-        return Ok(Action::requeue(Duration::from_secs(15)));
-    }
     let status = status_after(
         obj.status.as_ref(),
         generation,
@@ -544,20 +618,14 @@ pub async fn reconcile(obj: Arc<MailDirectory>, ctx: Arc<Context>) -> Result<Act
             }
             crate::report::Result::NoChange => {}
             crate::report::Result::Held => {
-                event(
-                    &ctx,
-                    &obj,
-                    true,
-                    "DeletionsHeld",
-                    status.conditions[0].message.clone(),
-                )
-                .await
+                let note = status.conditions[0].message.clone();
+                event(&ctx, &obj, true, "DeletionsHeld", note).await
             }
             other => {
                 let reason = status.conditions[0].reason.clone();
-                let note = match (&c.error, other) {
-                    (Some(e), _) => format!("commit {commit}: {e}"),
-                    (None, _) => format!("commit {commit}: {}", other.as_str()),
+                let note = match &c.error {
+                    Some(e) => format!("commit {commit}: {e}"),
+                    None => format!("commit {commit}: {}", other.as_str()),
                 };
                 event(&ctx, &obj, true, &reason, note).await
             }
@@ -574,7 +642,10 @@ pub fn error_policy(_obj: Arc<MailDirectory>, err: &Error, _ctx: Arc<Context>) -
 }
 
 /// Keep the fence raised exactly while the Lease is held.
-pub fn follow_lease(mut leader: tokio::sync::watch::Receiver<bool>, fence: Fence) {
+pub fn follow_lease(
+    mut leader: tokio::sync::watch::Receiver<bool>,
+    fence: Fence,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let held = *leader.borrow_and_update();
@@ -591,7 +662,67 @@ pub fn follow_lease(mut leader: tokio::sync::watch::Receiver<bool>, fence: Fence
                 return;
             }
         }
+    })
+}
+
+/// The Lease's expiry as the API server recorded it, read every 2 s: the
+/// fence is down past it, so a holder cut off from the API server stops
+/// writing before another replica may take over (the grace is the margin).
+pub fn watch_lease_expiry(
+    client: Client,
+    namespace: String,
+    name: String,
+    identity: String,
+    grace: Duration,
+    fence: Fence,
+) {
+    use k8s_openapi::api::coordination::v1::Lease;
+    tokio::spawn(async move {
+        let api: Api<Lease> = Api::namespaced(client, &namespace);
+        loop {
+            if let Ok(Some(lease)) = api.get_opt(&name).await
+                && let Some(spec) = lease.spec
+                && spec.holder_identity.as_deref() == Some(identity.as_str())
+                && let (Some(renewed), Some(secs)) = (spec.renew_time, spec.lease_duration_seconds)
+            {
+                let until =
+                    renewed.0.as_millisecond() + i64::from(secs) * 1000 - grace.as_millis() as i64;
+                fence.hold_until(until);
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
     });
+}
+
+/// A webhook came (to whichever replica): ask every MailDirectory for a
+/// cycle by stamping an annotation. The holder of the Lease sees it.
+async fn request_cycles(api: &Api<MailDirectory>) {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let list = match api.list(&Default::default()).await {
+        Ok(l) => l,
+        Err(e) => {
+            log(&format!("cannot list MailDirectories for a webhook: {e}"));
+            return;
+        }
+    };
+    for md in list {
+        let patch = serde_json::json!({"metadata": {"annotations": {REQUESTED_AT: now}}});
+        let ns = md.namespace().unwrap_or_default();
+        let scoped: Api<MailDirectory> = Api::namespaced(api.clone().into_client(), &ns);
+        if let Err(e) = scoped
+            .patch(
+                &md.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
+            log(&format!(
+                "cannot ask {ns}/{} for a cycle: {e}",
+                md.name_any()
+            ));
+        }
+    }
 }
 
 /// Settings of `hopthu controller`.
@@ -615,26 +746,41 @@ pub async fn run(cfg: ControllerConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot reach the Kubernetes API: {e}"))?;
     let shared = Arc::new(Shared::new(cfg.webhook_secret.clone()));
+    // Down until the Lease is held and its expiry read.
     let fence = Fence::new(false);
+    fence.hold_until(1);
+    let duration = 15;
+    let grace = 5;
     let lease = kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &cfg.lease_name)
         .with_namespace(&cfg.lease_namespace)
         .with_identity(&cfg.identity)
-        .with_duration(15)
-        .with_grace(5)
+        .with_duration(duration)
+        .with_grace(grace)
         .build()
         .await
         .map_err(|e| format!("cannot prepare the Lease: {e}"))?;
-    let (leader, _lease_task) = lease.watch().await;
-    follow_lease(leader, fence.clone());
-    let mut ctx = Context::new(
+    let (leader, lease_task) = lease.watch().await;
+    let follower = follow_lease(leader, fence.clone());
+    watch_lease_expiry(
         client.clone(),
-        shared.clone(),
-        fence,
-        Some(cfg.identity.clone()),
+        cfg.lease_namespace.clone(),
+        cfg.lease_name.clone(),
+        cfg.identity.clone(),
+        Duration::from_secs(grace),
+        fence.clone(),
     );
+    let mut ctx = Context::new(client.clone(), shared.clone(), fence, cfg.identity.clone());
     ctx.state_root = cfg.state_root;
     ctx.secrets_dir = cfg.secrets_dir;
     let ctx = Arc::new(ctx);
+    let api: Api<MailDirectory> = match &cfg.namespace {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
+    };
+    // Ready once it watches: a standby replica is ready too (it takes
+    // webhooks and waits for the Lease), so rollouts go on.
+    shared.metrics.set_ready(true);
+    shared.status.lock().map(|mut s| s.ready = true).ok();
     if let Some(addr) = cfg.listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -644,29 +790,23 @@ pub async fn run(cfg: ControllerConfig) -> Result<(), String> {
         ));
         tokio::spawn(crate::serve::serve(listener, shared.clone()));
     }
-    // A webhook wakes every MailDirectory, once per burst.
-    let (tx, rx) = tokio::sync::mpsc::channel::<()>(1);
-    let hooks = ctx.clone();
+    // A webhook, on whichever replica it lands, asks every MailDirectory
+    // for a cycle, once per burst.
+    let hooks = shared.clone();
+    let hook_api = api.clone();
     tokio::spawn(async move {
         loop {
-            hooks.shared.wake.notified().await;
-            if hooks.shared.stopping.load(Ordering::SeqCst) {
+            hooks.wake.notified().await;
+            if hooks.stopping.load(Ordering::SeqCst) {
                 return;
             }
             tokio::time::sleep(Duration::from_secs(2)).await;
-            hooks.webhooks.fetch_add(1, Ordering::SeqCst);
-            let _ = tx.try_send(());
+            request_cycles(&hook_api).await;
         }
     });
-    let trigger = tokio_stream::wrappers::ReceiverStream::new(rx);
-    let api: Api<MailDirectory> = match &cfg.namespace {
-        Some(ns) => Api::namespaced(client, ns),
-        None => Api::all(client),
-    };
     log("watching MailDirectory resources");
     let stop = shared.clone();
     kube::runtime::Controller::new(api, kube::runtime::watcher::Config::default())
-        .reconcile_all_on(trigger)
         .graceful_shutdown_on(async move {
             use tokio::signal::unix::{SignalKind, signal};
             if let (Ok(mut term), Ok(mut int)) = (
@@ -689,6 +829,13 @@ pub async fn run(cfg: ControllerConfig) -> Result<(), String> {
         })
         .await;
     shared.stop();
+    // Give the Lease up, for the other replica to take at once.
+    follower.abort();
+    if let Ok(Ok(manager)) = lease_task.await
+        && let Err(e) = manager.release().await
+    {
+        log(&format!("cannot release the Lease: {e}"));
+    }
     log("stopped");
     Ok(())
 }

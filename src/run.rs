@@ -195,6 +195,9 @@ pub struct Status {
 pub struct Shared {
     pub metrics: Metrics,
     pub status: Mutex<Status>,
+    /// In the controller: each resource's status, by `namespace/name`,
+    /// which `/status` shows instead of the runner's own.
+    pub resources: Mutex<BTreeMap<String, serde_json::Value>>,
     /// Raised by a webhook or a signal.
     pub wake: tokio::sync::Notify,
     /// When the last valid webhook came.
@@ -212,6 +215,7 @@ impl Shared {
                 phase: "starting".into(),
                 ..Status::default()
             }),
+            resources: Mutex::new(BTreeMap::new()),
             wake: tokio::sync::Notify::new(),
             last_hook: Mutex::new(None),
             seen: Mutex::new(SeenDeliveries::default()),
@@ -435,6 +439,24 @@ fn take_approval(state_dir: &Path, fingerprint: &str) -> bool {
     true
 }
 
+/// The allowed signers a configuration names, read and checked.
+fn load_signers(cfg: &RunConfig) -> Result<Option<AllowedSigners>, String> {
+    let Some(path) = &cfg.allowed_signers else {
+        return Ok(None);
+    };
+    let text = read_small(path)
+        .map_err(|e| format!("cannot read the allowed signers {}: {e}", path.display()))?;
+    let s = AllowedSigners::parse(&text)
+        .map_err(|e| format!("the allowed signers {}: {e}", path.display()))?;
+    if s.is_empty() {
+        return Err(format!(
+            "the allowed signers {} lists no key: no commit could be applied",
+            path.display()
+        ));
+    }
+    Ok(Some(s))
+}
+
 /// One directory's reconciler across cycles: what `hopthu run` loops on,
 /// and what the Kubernetes controller keeps per `MailDirectory`.
 pub struct Runner {
@@ -453,23 +475,7 @@ pub struct Runner {
 impl Runner {
     /// Check the configuration's files, and load the state of an earlier run.
     pub fn new(cfg: RunConfig, shared: Arc<Shared>) -> Result<Runner, String> {
-        let signers = match &cfg.allowed_signers {
-            Some(path) => {
-                let text = read_small(path).map_err(|e| {
-                    format!("cannot read the allowed signers {}: {e}", path.display())
-                })?;
-                let s = AllowedSigners::parse(&text)
-                    .map_err(|e| format!("the allowed signers {}: {e}", path.display()))?;
-                if s.is_empty() {
-                    return Err(format!(
-                        "the allowed signers {} lists no key: no commit could be applied",
-                        path.display()
-                    ));
-                }
-                Some(s)
-            }
-            None => None,
-        };
+        let signers = load_signers(&cfg)?;
         std::fs::create_dir_all(&cfg.state_dir)
             .map_err(|e| format!("cannot create {}: {e}", cfg.state_dir.display()))?;
         AuditLog::new(cfg.state_dir.join("audit.jsonl"))
@@ -499,6 +505,14 @@ impl Runner {
 
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// Take new settings (a changed resource, rotated Secrets): the
+    /// allowed signers are read again.
+    pub fn reconfigure(&mut self, cfg: RunConfig) -> Result<(), String> {
+        self.signers = load_signers(&cfg)?;
+        self.cfg = cfg;
+        Ok(())
     }
 
     /// Start from what someone else remembers (the controller's status)
@@ -586,7 +600,11 @@ impl Runner {
             .metrics
             .set_consecutive_failures(self.state.consecutive_failures);
         self.shared.status().last_cycle_at = Some(now_rfc3339());
-        self.save();
+        // A replica that lost its Lease mid-cycle leaves the state to the
+        // new holder.
+        if self.cfg.external_fence.as_ref().is_none_or(|f| f.is_up()) {
+            self.save();
+        }
         ended
     }
 

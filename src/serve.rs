@@ -56,11 +56,18 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {
-    let body = shared
-        .status
+    let resources = shared
+        .resources
         .lock()
-        .map(|s| serde_json::to_string_pretty(&*s).unwrap_or_default())
+        .map(|r| (!r.is_empty()).then(|| serde_json::to_string_pretty(&*r).unwrap_or_default()))
         .unwrap_or_default();
+    let body = resources.unwrap_or_else(|| {
+        shared
+            .status
+            .lock()
+            .map(|s| serde_json::to_string_pretty(&*s).unwrap_or_default())
+            .unwrap_or_default()
+    });
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 

@@ -12,24 +12,61 @@
 use crate::live::{Attrs, ConnectOptions, Directory, Mod, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 pub const LOCK_RDN: &str = "cn=hopthu-lock";
 
 /// Raised while this process may write; lowered the moment it may not.
+/// A fence may also carry a deadline (a Lease's expiry as the API server
+/// recorded it): past it, the fence is down whatever the flag says, so a
+/// holder cut off from the API server stops writing before another can
+/// take over.
 #[derive(Debug, Clone)]
-pub struct Fence(Arc<AtomicBool>);
+pub struct Fence(Arc<FenceInner>);
+
+#[derive(Debug)]
+struct FenceInner {
+    up: AtomicBool,
+    /// Milliseconds since the epoch; 0 for no deadline.
+    until: AtomicI64,
+    /// How many times the fence was raised: a new term of holding.
+    terms: AtomicU64,
+}
 
 impl Fence {
     pub fn new(up: bool) -> Fence {
-        Fence(Arc::new(AtomicBool::new(up)))
+        Fence(Arc::new(FenceInner {
+            up: AtomicBool::new(up),
+            until: AtomicI64::new(0),
+            terms: AtomicU64::new(u64::from(up)),
+        }))
     }
+
     pub fn is_up(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        let until = self.0.until.load(Ordering::SeqCst);
+        self.0.up.load(Ordering::SeqCst)
+            && (until == 0 || chrono::Utc::now().timestamp_millis() < until)
     }
+
     pub fn set(&self, up: bool) {
-        self.0.store(up, Ordering::SeqCst)
+        let was = self.0.up.swap(up, Ordering::SeqCst);
+        if up && !was {
+            self.0.terms.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The fence stays up until `until` at most (milliseconds since the
+    /// epoch), unless extended again.
+    pub fn hold_until(&self, until: i64) {
+        self.0.until.store(until.max(1), Ordering::SeqCst);
+    }
+
+    /// The current term of holding: it changes each time the fence is
+    /// raised again after being down. What was learned in an earlier term
+    /// (another holder wrote since) is stale.
+    pub fn term(&self) -> u64 {
+        self.0.terms.load(Ordering::SeqCst)
     }
 }
 
@@ -351,6 +388,24 @@ async fn renew_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fence_goes_down_at_its_deadline_and_counts_its_terms() {
+        let f = Fence::new(true);
+        assert!(f.is_up());
+        assert_eq!(f.term(), 1);
+        let now = chrono::Utc::now().timestamp_millis();
+        f.hold_until(now + 60_000);
+        assert!(f.is_up());
+        f.hold_until(now - 1);
+        assert!(!f.is_up(), "past its deadline");
+        f.hold_until(now + 60_000);
+        f.set(false);
+        assert!(!f.is_up());
+        f.set(true);
+        f.set(true);
+        assert_eq!(f.term(), 2, "raised once more");
+    }
 
     #[test]
     fn records_round_trip() {

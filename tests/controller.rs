@@ -207,7 +207,7 @@ impl World {
             client,
             Arc::new(Shared::new(None)),
             fence,
-            Some("hopthu-0".into()),
+            "hopthu-0".into(),
         );
         ctx.state_root = self.tmp.path().join("state");
         ctx.secrets_dir = self.tmp.path().join("secrets");
@@ -312,13 +312,15 @@ async fn repeated_failures_back_off_and_end_stalled() {
     let ctx = w.context(client, Fence::new(true));
     let mut obj = w.object();
     obj.spec.source.url = w.tmp.path().join("no-such-repo").display().to_string();
-    let obj = Arc::new(obj);
     let mut waits = Vec::new();
-    for _ in 0..6 {
+    for round in 0..6 {
         // A webhook asks for a cycle now, whatever the backoff says.
-        ctx.webhooks
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        waits.push(reconcile(obj.clone(), ctx.clone()).await.unwrap());
+        let mut asked = obj.clone();
+        asked.metadata.annotations = Some(BTreeMap::from([(
+            hopthu::controller::REQUESTED_AT.to_string(),
+            format!("2026-12-04T09:00:0{round}Z"),
+        )]));
+        waits.push(reconcile(Arc::new(asked), ctx.clone()).await.unwrap());
     }
     let expected: Vec<Action> = [5, 10, 20, 40, 80, 160]
         .iter()
@@ -391,7 +393,7 @@ async fn a_lease_lost_mid_apply_stops_the_writes_at_once() {
     w.git.remove("agencies/skhcn.yaml");
     copy_dir(&reference, &w.git.dir);
     w.git.commit("Danh bạ Sơn La");
-    let (client, _api) = mock(w.secrets());
+    let (client, api) = mock(w.secrets());
     let fence = Fence::new(true);
     let ctx = w.context(client, fence.clone());
     let obj = Arc::new(w.object());
@@ -414,6 +416,13 @@ async fn a_lease_lost_mid_apply_stops_the_writes_at_once() {
     assert!(
         after <= lowered + 64 + 10,
         "{lowered} when lowered, {after} after"
+    );
+    // And the replica that lost the Lease reports nothing: the new holder does.
+    assert!(api.status_patches().is_empty(), "{:#?}", api.requests());
+    assert!(api.events().is_empty(), "{:#?}", api.events());
+    assert!(
+        !w.tmp.path().join("state/hopthu/sonla/state.json").exists(),
+        "no state saved over the new holder's"
     );
 }
 
@@ -526,8 +535,39 @@ async fn a_spec_change_or_a_webhook_starts_a_cycle_at_once() {
         .await
         .unwrap();
     assert_eq!(w.mailboxes(), 4);
-    ctx.webhooks
-        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    same.metadata.annotations = Some(BTreeMap::from([(
+        hopthu::controller::REQUESTED_AT.to_string(),
+        "2026-12-04T09:00:00Z".to_string(),
+    )]));
     reconcile(Arc::new(same), ctx.clone()).await.unwrap();
     assert_eq!(w.mailboxes(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_another_replica_held_the_lease_the_state_is_read_again() {
+    let w = World::new();
+    let (client, _api) = mock(w.secrets());
+    let fence = Fence::new(true);
+    let ctx = w.context(client, fence.clone());
+    reconcile(Arc::new(w.object()), ctx.clone()).await.unwrap();
+    let path = w.tmp.path().join("state/hopthu/sonla/state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(state["cycles"], 1);
+    // Another replica held the Lease meanwhile and ran its own cycles.
+    fence.set(false);
+    state["cycles"] = 100.into();
+    std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+    fence.set(true);
+    let mut asked = w.object();
+    asked.metadata.annotations = Some(BTreeMap::from([(
+        hopthu::controller::REQUESTED_AT.to_string(),
+        "2026-12-04T09:30:00Z".to_string(),
+    )]));
+    reconcile(Arc::new(asked), ctx).await.unwrap();
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        state["cycles"], 101,
+        "what the other holder saved was read, not overwritten"
+    );
 }
