@@ -54,7 +54,7 @@ pub struct Report {
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error(
-        "this plan creates {0} mailbox(es): name a file for their initial passwords with --credentials-out FILE; nothing was written"
+        "this plan creates or restores {0} mailbox(es): name a file for their new passwords with --credentials-out FILE; nothing was written"
     )]
     NoCredentialsFile(usize),
     #[error(
@@ -94,8 +94,9 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
             opts.audit.path.display()
         ))
     })?;
-    if !work.creates.is_empty() && opts.credentials_out.is_none() {
-        return Err(ApplyError::NoCredentialsFile(work.creates.len()));
+    let new_passwords = work.creates.len() + work.restores.len();
+    if new_passwords > 0 && opts.credentials_out.is_none() {
+        return Err(ApplyError::NoCredentialsFile(new_passwords));
     }
     // Passwords of a run killed while creating: those of mailboxes that
     // exist now (this plan does not create them again) are good.
@@ -104,6 +105,7 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
             .creates
             .iter()
             .map(|(_, c)| c.address.as_str())
+            .chain(work.restores.iter().map(|(_, a)| a.as_str()))
             .collect();
         recover_pending(p, &creating).map_err(|e| {
             ApplyError::Io(format!(
@@ -113,7 +115,7 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
         })?;
     }
     let mut credentials = match &opts.credentials_out {
-        Some(p) if !work.creates.is_empty() => Some(open_private(p).map_err(|e| {
+        Some(p) if new_passwords > 0 => Some(open_private(p).map_err(|e| {
             ApplyError::Io(format!(
                 "cannot open the credentials file {}: {e}",
                 p.display()
@@ -311,9 +313,69 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
             &Err("not done: the rename before it failed (retried on the next run)".into()),
         );
     }
-    let results = dir
-        .write(modifies.iter().map(|(_, w)| w.clone()).collect())
-        .await;
+    // A restore (locked to active) gives the mailbox a new password that
+    // must be changed at the next login: whoever held the old one may be
+    // why it was locked. Staged like the passwords of creations.
+    let restoring: HashMap<&str, &str> = work
+        .restores
+        .iter()
+        .map(|(k, a)| (k.as_str(), a.as_str()))
+        .collect();
+    let mut lines = String::new();
+    let mut each: Vec<Option<std::ops::Range<usize>>> = Vec::with_capacity(modifies.len());
+    let mut writes = Vec::with_capacity(modifies.len());
+    for (key, w) in &modifies {
+        let mut w = w.clone();
+        let address = restoring.get(key.as_str());
+        match (&mut w, address) {
+            (Write::Modify { mods, .. }, Some(address)) => {
+                let secret = password::generate(&opts.password_policy);
+                mods.insert(
+                    0,
+                    crate::live::Mod::Replace("userPassword".into(), vec![password::ssha(&secret)]),
+                );
+                let start = lines.len();
+                lines.push_str(&format!("{address}\t{}\n", secret.expose()));
+                each.push(Some(start..lines.len()));
+            }
+            _ => each.push(None),
+        }
+        writes.push(w);
+    }
+    let pending = opts.credentials_out.as_deref().map(pending_path);
+    if !lines.is_empty() {
+        if let Some(p) = &pending {
+            write_private(p, lines.as_bytes()).map_err(|e| {
+                ApplyError::Io(format!(
+                    "cannot write the passwords to {}: {e}; no mailbox was restored",
+                    p.display()
+                ))
+            })?;
+        }
+    }
+    let results = dir.write(writes).await;
+    if !lines.is_empty() {
+        let restored: String = each
+            .iter()
+            .zip(&results)
+            .filter_map(|(range, r)| range.as_ref().filter(|_| r.is_ok()))
+            .map(|range| &lines[range.clone()])
+            .collect();
+        if let Some(f) = credentials.as_mut() {
+            f.write_all(restored.as_bytes())
+                .and_then(|_| f.sync_all())
+                .map_err(|e| {
+                    ApplyError::Io(format!(
+                        "cannot write the credentials file: {e}; the passwords of the mailboxes just restored stay in {}",
+                        pending.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+                    ))
+                })?;
+        }
+        if let Some(p) = &pending {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    drop(lines);
     for ((key, _), r) in modifies.into_iter().zip(results) {
         let own = [Action::Update, Action::Lock, Action::Unlock];
         let shown = own.iter().any(|a| by_key.contains_key(&(key.as_str(), *a)));

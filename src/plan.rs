@@ -152,6 +152,7 @@ impl Plan {
         w.creates.retain(|(k, _)| !gone(k));
         w.renames.retain(|(k, _, _)| !gone(k));
         w.modifies.retain(|(k, _)| !gone(k));
+        w.restores.retain(|(k, _)| !gone(k));
         w.deletes.retain(|(k, _, _)| !gone(k));
         w.held_deletes.retain(|(k, _, _)| !gone(k));
         self.summary = Summary::count(&self.changes);
@@ -184,6 +185,9 @@ pub struct Work {
     pub deletes: Vec<(String, Write, LiveEntry)>,
     pub creates: Vec<(String, CreateSpec)>,
     pub modifies: Vec<(String, Write)>,
+    /// Unlocks (restores): the apply gives each a new password that must
+    /// be changed at the next login. (key, address)
+    pub restores: Vec<(String, String)>,
     pub held_deletes: Vec<(String, Write, LiveEntry)>,
     pub state_dn: String,
     pub managed_after: usize,
@@ -601,6 +605,7 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
         work.creates.extend(part.work.creates);
         work.renames.extend(part.work.renames);
         work.modifies.extend(part.work.modifies);
+        work.restores.extend(part.work.restores);
     }
 
     // Managed entries no longer desired: deletions.
@@ -913,6 +918,7 @@ fn order_moves(
     work.renames.retain(|(k, _, _)| !is_blocked(k));
     work.creates.retain(|(k, _)| !is_blocked(k));
     work.modifies.retain(|(k, _)| !is_blocked(k));
+    work.restores.retain(|(k, _)| !is_blocked(k));
     work.renames.sort_by_key(|(_, _, t)| t.wave);
 }
 
@@ -1112,6 +1118,7 @@ fn diff_existing(
                 attributes: BTreeMap::new(),
             });
             mods.extend(layout.unlock_mods(e));
+            work.restores.push((m.key.clone(), m.address.clone()));
         }
         _ => {}
     }

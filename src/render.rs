@@ -121,6 +121,18 @@ fn change_lines(out: &mut String, c: &Change, lang: Language, p: &Paint) {
             }
         );
     }
+    if c.action == Action::Unlock {
+        let _ = writeln!(
+            out,
+            "      {}",
+            match lang {
+                Language::Vi =>
+                    "khôi phục: mật khẩu mới (vào tệp mật khẩu), phải đổi khi đăng nhập lần đầu",
+                Language::En =>
+                    "restore: a new password (to the credentials file), to be changed at the next login",
+            }
+        );
+    }
     if c.action == Action::Update || c.action == Action::Lock {
         for (k, v) in &c.attributes {
             match (v.get("from"), v.get("to")) {

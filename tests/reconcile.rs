@@ -428,10 +428,31 @@ async fn lock_and_unlock(kind: Kind) {
         Some("TRUE"),
         "an unlocked mailbox must change its password"
     );
+    // The restore gave a new password, handed out in the credentials file
+    // (the old one may be why the mailbox was locked).
+    let issued: Vec<String> = env
+        .credentials()
+        .into_iter()
+        .filter(|(a, _)| a == "annv.skhcn@sonla.gov.vn")
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(issued.len(), 2, "the initial password, then the restore's");
+    let renewed = &issued[1];
+    assert_ne!(renewed, &password);
+    assert!(
+        !std::fs::read_dir(env.tmp.path()).unwrap().any(|f| f
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".pending")),
+        "no password left waiting"
+    );
     if let Some(slapd) = &env.slapd {
-        // Unlocked: the login works again, and nothing but a password
-        // change is allowed until the password is changed.
-        let (bind, search) = login(&slapd.url(), &e.dn, &password).await;
+        // Unlocked: the old password no longer works; the new one does,
+        // and nothing but a password change is allowed until it is changed.
+        let (bind, _) = login(&slapd.url(), &e.dn, &password).await;
+        assert_eq!(bind, 49, "the password from before the lock is gone");
+        let (bind, search) = login(&slapd.url(), &e.dn, renewed).await;
         assert_eq!((bind, search), (0, Some(50)));
     }
     assert!(env.plan().await.unwrap().0.is_empty());
