@@ -343,15 +343,15 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
         writes.push(w);
     }
     let pending = opts.credentials_out.as_deref().map(pending_path);
-    if !lines.is_empty() {
-        if let Some(p) = &pending {
-            write_private(p, lines.as_bytes()).map_err(|e| {
-                ApplyError::Io(format!(
-                    "cannot write the passwords to {}: {e}; no mailbox was restored",
-                    p.display()
-                ))
-            })?;
-        }
+    if !lines.is_empty()
+        && let Some(p) = &pending
+    {
+        write_private(p, lines.as_bytes()).map_err(|e| {
+            ApplyError::Io(format!(
+                "cannot write the passwords to {}: {e}; no mailbox was restored",
+                p.display()
+            ))
+        })?;
     }
     let results = dir.write(writes).await;
     if !lines.is_empty() {

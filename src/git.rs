@@ -278,6 +278,11 @@ fn clean_git_message(e: &git2::Error) -> String {
         .join(" ")
 }
 
+/// The callbacks of a push: the same credentials, to the same host only.
+pub fn push_callbacks<'a>(auth: &'a GitAuth, url: &'a str) -> RemoteCallbacks<'a> {
+    callbacks(auth, url)
+}
+
 fn callbacks<'a>(auth: &'a GitAuth, url: &'a str) -> RemoteCallbacks<'a> {
     let mut cb = RemoteCallbacks::new();
     // libgit2 asks again after a refused credential; answer once, then stop.

@@ -465,6 +465,11 @@ impl Layout {
                 "pwdAccountLockedTime",
                 "pwdFailureTime",
                 "pwdReset",
+                // For `hopthu audit`: either login attribute (hopthu.yaml
+                // may choose the other one) and when the entry was made.
+                "authTimestamp",
+                "pwdLastSuccess",
+                "createTimestamp",
                 self.last_login_attr,
             ]
             .iter()

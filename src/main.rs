@@ -389,6 +389,25 @@ enum PlanFormat {
     Markdown,
 }
 
+/// Where `audit` and `propose` read last logins and restores from.
+#[derive(clap::Args, Clone)]
+struct LifecycleArgs {
+    /// A CSV export `address,last_login` from the mail server, instead of
+    /// the directory's login attribute.
+    #[arg(long)]
+    logins: Option<PathBuf>,
+    /// Folder of the audit log (restores restart the inactivity clock).
+    #[arg(long, default_value = ".hopthu")]
+    state_dir: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AuditFormat {
+    Human,
+    Markdown,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check a desired-state repository: syntax, schema and naming rules.
@@ -489,6 +508,71 @@ enum Command {
         /// Folder of the audit log.
         #[arg(long, default_value = ".hopthu")]
         state_dir: PathBuf,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+    },
+    /// Check the regulation's lifecycle rules against the live directory:
+    /// no login for too long (lock), locked for too long (revoke), never
+    /// used, legacy addresses, drift. Writes nothing.
+    Audit {
+        #[arg(default_value = ".")]
+        root: PathBuf,
+        #[command(flatten)]
+        git: GitArgs,
+        #[command(flatten)]
+        live: LiveArgs,
+        #[command(flatten)]
+        lifecycle: LifecycleArgs,
+        #[arg(long, value_enum, default_value = "human")]
+        format: AuditFormat,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+    },
+    /// Turn the audit's lock and revoke findings into a commit on a new
+    /// branch of the repository (pushed when the remote exists), with a
+    /// summary fit to be the pull request's description.
+    Propose {
+        /// The folder holding hopthu.yaml, in a git working tree (its
+        /// files are not touched: the commit is made from the base commit).
+        #[arg(default_value = ".")]
+        root: PathBuf,
+        #[command(flatten)]
+        live: LiveArgs,
+        #[command(flatten)]
+        lifecycle: LifecycleArgs,
+        /// The commit to build on (default HEAD).
+        #[arg(long)]
+        base: Option<String>,
+        /// The branch to make (default hopthu/propose/DATE).
+        #[arg(long)]
+        branch: Option<String>,
+        /// The remote to push the branch to, when the repository has it.
+        #[arg(long, default_value = "origin")]
+        remote: String,
+        /// Make the branch but do not push it.
+        #[arg(long)]
+        no_push: bool,
+        /// Write the pull-request description here (default: stdout).
+        #[arg(long)]
+        summary_out: Option<PathBuf>,
+        /// The commit's author name and e-mail.
+        #[arg(long, default_value = "hopthu")]
+        author_name: String,
+        #[arg(long)]
+        author_email: Option<String>,
+        /// A file holding an https access token for the push (or set HOPTHU_GIT_TOKEN).
+        #[arg(long)]
+        git_token_file: Option<PathBuf>,
+        #[arg(long)]
+        git_username: Option<String>,
+        /// A private key for pushing over ssh:// (without a passphrase).
+        #[arg(long)]
+        git_ssh_key: Option<PathBuf>,
+        #[arg(long)]
+        git_known_hosts: Option<PathBuf>,
+        /// Print the result as JSON instead of the summary.
+        #[arg(long)]
+        json: bool,
         #[arg(long, value_enum)]
         lang: Option<Lang>,
     },
@@ -723,6 +807,61 @@ fn main() -> ExitCode {
                 language(lang),
                 today,
             ))
+        }),
+        Command::Audit {
+            root,
+            git,
+            live,
+            lifecycle,
+            format,
+            lang,
+        } => runtime().and_then(|rt| {
+            rt.block_on(cmd_audit(
+                &Repo { root, git },
+                &live,
+                &lifecycle,
+                format,
+                language(lang),
+                today,
+            ))
+        }),
+        Command::Propose {
+            root,
+            live,
+            lifecycle,
+            base,
+            branch,
+            remote,
+            no_push,
+            summary_out,
+            author_name,
+            author_email,
+            git_token_file,
+            git_username,
+            git_ssh_key,
+            git_known_hosts,
+            json,
+            lang,
+        } => git_auth(
+            git_token_file.as_deref(),
+            git_username,
+            git_ssh_key,
+            git_known_hosts,
+        )
+        .and_then(|auth| {
+            let args = ProposeArgs {
+                root: &root,
+                base: base.as_deref(),
+                branch: branch.as_deref(),
+                remote: (!no_push).then_some(remote.as_str()),
+                summary_out: summary_out.as_deref(),
+                author: (author_name, author_email),
+                auth,
+                json,
+            };
+            runtime().and_then(|rt| {
+                rt.block_on(cmd_propose(args, &live, &lifecycle, language(lang), today))
+            })
         }),
         Command::Generate {
             out,
@@ -1363,4 +1502,189 @@ async fn cmd_adopt(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The audit's inputs besides the repository: logins from a CSV export
+/// (read and checked whole first) and restores from the audit log.
+use hopthu::lifecycle::Logins;
+
+type Restores = std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>;
+
+fn lifecycle_inputs(a: &LifecycleArgs) -> anyhow::Result<(Option<(String, Logins)>, Restores)> {
+    let csv = match &a.logins {
+        None => None,
+        Some(p) => {
+            let text = std::fs::read(p).map_err(|e| {
+                anyhow::anyhow!("cannot read the login export {}: {e}", p.display())
+            })?;
+            let text = String::from_utf8(text).map_err(|e| {
+                anyhow::anyhow!(
+                    "the login export {} is not UTF-8 (byte {}): export it as UTF-8 CSV",
+                    p.display(),
+                    e.utf8_error().valid_up_to()
+                )
+            })?;
+            let name = p.display().to_string();
+            let logins = hopthu::lifecycle::read_logins_csv(&name, &text).map_err(|errs| {
+                anyhow::anyhow!(
+                    "{}\n{} error(s) in the login export; nothing was checked",
+                    errs.iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    errs.len()
+                )
+            })?;
+            Some((name, logins))
+        }
+    };
+    let log = hopthu::audit::AuditLog::new(a.state_dir.join("audit.jsonl"));
+    let records = log
+        .read()
+        .map_err(|e| anyhow::anyhow!("cannot read the audit log {}: {e}", log.path.display()))?;
+    Ok((csv, hopthu::lifecycle::restores_from_log(&records)))
+}
+
+async fn audit_report(
+    outcome: &Outcome,
+    live: &LiveArgs,
+    lifecycle: &LifecycleArgs,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<hopthu::lifecycle::AuditReport> {
+    let settings = outcome.settings.as_ref().expect("validated");
+    let (csv, restored) = lifecycle_inputs(lifecycle)?;
+    let target =
+        hopthu::reconcile::Target::new(settings, connect_options(live)?, live.base_dn.clone());
+    Ok(hopthu::lifecycle::audit_live(
+        outcome,
+        &target,
+        today,
+        csv.as_ref().map(|(n, l)| (n.as_str(), l)),
+        &restored,
+    )
+    .await?)
+}
+
+async fn cmd_audit(
+    repo: &Repo,
+    live: &LiveArgs,
+    lifecycle: &LifecycleArgs,
+    format: AuditFormat,
+    lang: Option<Language>,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<ExitCode> {
+    let outcome = match desired_state(repo, lang, today)? {
+        Ok((o, _)) => o,
+        Err(code) => return Ok(code),
+    };
+    let report = audit_report(&outcome, live, lifecycle, today).await?;
+    match format {
+        AuditFormat::Human => print!("{}", hopthu::lifecycle::human(&report, outcome.lang)),
+        AuditFormat::Markdown => print!("{}", hopthu::lifecycle::markdown(&report, outcome.lang)),
+        AuditFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct ProposeArgs<'a> {
+    root: &'a Path,
+    base: Option<&'a str>,
+    branch: Option<&'a str>,
+    remote: Option<&'a str>,
+    summary_out: Option<&'a Path>,
+    author: (String, Option<String>),
+    auth: hopthu::git::GitAuth,
+    json: bool,
+}
+
+async fn cmd_propose(
+    a: ProposeArgs<'_>,
+    live: &LiveArgs,
+    lifecycle: &LifecycleArgs,
+    lang: Option<Language>,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<ExitCode> {
+    use hopthu::propose;
+    // The audit checks the commit the proposal builds on, not the files
+    // as they lie in the working tree.
+    let (files, base) = propose::base_files(a.root, a.base)?;
+    let validators = schema::Validators::new();
+    let outcome = validate::validate(&files, &validators, &Options { lang, today });
+    if !outcome.is_valid() || outcome.settings.is_none() {
+        for d in outcome.diagnostics.iter().filter(|d| d.is_error()) {
+            eprintln!("{}", diagnostics::render_human(d, false, outcome.lang));
+        }
+        eprintln!("{}", summary_line(&outcome));
+        return Ok(ExitCode::from(1));
+    }
+    let report = audit_report(&outcome, live, lifecycle, today).await?;
+    let domain = outcome
+        .settings
+        .as_ref()
+        .map(|s| s.domain.clone())
+        .unwrap_or_default();
+    let opts = propose::ProposeOptions {
+        root: a.root,
+        base: Some(&base),
+        branch: a.branch,
+        remote: a.remote,
+        auth: a.auth,
+        today,
+        lang: outcome.lang,
+        author: (
+            a.author.0,
+            a.author.1.unwrap_or_else(|| format!("hopthu@{domain}")),
+        ),
+    };
+    let check = |set: &FileSet| validate::validate(set, &validators, &Options { lang, today });
+    let proposed = propose::propose(&report, &opts, &check)?;
+    match a.summary_out {
+        Some(p) => hopthu::fsutil::write_atomic(p, proposed.summary.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write the summary {}: {e}", p.display()))?,
+        None if !a.json => print!("{}", proposed.summary),
+        None => {}
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&proposed)?);
+    }
+    let vi = outcome.lang == Language::Vi;
+    match (&proposed.branch, &proposed.pushed_to) {
+        (Some(b), Some(r)) => eprintln!(
+            "{}",
+            if vi {
+                format!(
+                    "hopthu: đã tạo nhánh {b} ({} thay đổi) và đẩy lên {r}",
+                    proposed.changes.len()
+                )
+            } else {
+                format!(
+                    "hopthu: made the branch {b} ({} changes) and pushed it to {r}",
+                    proposed.changes.len()
+                )
+            }
+        ),
+        (Some(b), None) => eprintln!(
+            "{}",
+            if vi {
+                format!(
+                    "hopthu: đã tạo nhánh {b} ({} thay đổi), chưa đẩy lên",
+                    proposed.changes.len()
+                )
+            } else {
+                format!(
+                    "hopthu: made the branch {b} ({} changes), not pushed",
+                    proposed.changes.len()
+                )
+            }
+        ),
+        (None, _) => eprintln!(
+            "{}",
+            if vi {
+                "hopthu: không có gì mới để đề xuất"
+            } else {
+                "hopthu: nothing new to propose"
+            }
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -69,6 +69,28 @@ pub struct DirectorySettings {
     /// (`sonla.gov.vn` -> `dc=sonla,dc=gov,dc=vn`). `--base-dn` overrides it.
     #[serde(rename = "baseDN")]
     pub base_dn: Option<String>,
+    /// Where the last login of a mailbox is read from: `authTimestamp` (the
+    /// lastbind overlay) or `pwdLastSuccess` (ppolicy). When absent, the
+    /// layout's own: `authTimestamp` for `standard`, `pwdLastSuccess` for
+    /// `iredmail`. `hopthu audit --logins FILE` reads an export instead.
+    pub last_login: Option<LastLogin>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub enum LastLogin {
+    #[serde(rename = "authTimestamp")]
+    AuthTimestamp,
+    #[serde(rename = "pwdLastSuccess")]
+    PwdLastSuccess,
+}
+
+impl LastLogin {
+    pub fn attribute(self) -> &'static str {
+        match self {
+            LastLogin::AuthTimestamp => "authTimestamp",
+            LastLogin::PwdLastSuccess => "pwdLastSuccess",
+        }
+    }
 }
 
 impl Settings {

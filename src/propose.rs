@@ -1,0 +1,863 @@
+//! `hopthu propose`: the audit's lock and revoke findings as an edit of the
+//! desired-state repository, for people to review and merge. The YAML files
+//! are edited as text, in place: only the lines of the affected people
+//! change, comments, key order and formatting stay. The edit is committed
+//! on a new branch made from the base commit's tree (the working tree is
+//! never touched), validated before it is committed, and pushed when the
+//! repository has the remote.
+
+use crate::lifecycle::{AuditReport, Finding, Proposal};
+use crate::model::Language;
+use crate::source::{Entry, FileSet};
+use chrono::NaiveDate;
+use git2::{Oid, Repository};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// The prefix of proposal branches (`hopthu report` lists the open ones).
+pub const BRANCH_PREFIX: &str = "hopthu/propose/";
+/// The trailer naming each proposed change in a proposal's commit message.
+pub const TRAILER: &str = "Hopthu-Proposal:";
+
+/// One change to one person in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// Set `status: locked` with a lock of reason `inactive` since `since`.
+    Lock {
+        pointer: String,
+        since: NaiveDate,
+        note: String,
+    },
+    /// Remove the person.
+    Revoke { pointer: String },
+}
+
+impl Edit {
+    fn pointer(&self) -> &str {
+        match self {
+            Edit::Lock { pointer, .. } | Edit::Revoke { pointer } => pointer,
+        }
+    }
+}
+
+/// Lines of the item a pointer names in a block sequence: the first line
+/// (holding its `-`), the last line (trailing blank and comment lines are
+/// not the item's), and the column of its keys (0-based, in characters).
+struct Span {
+    first: usize,
+    last: usize,
+    col: usize,
+}
+
+fn leading_spaces(line: &str) -> usize {
+    line.chars().take_while(|c| *c == ' ').count()
+}
+
+fn is_blank_or_comment(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#')
+}
+
+fn item_span(lines: &[&str], root: &crate::yaml::Node, pointer: &str) -> Result<Span, String> {
+    let (node, _) = root
+        .lookup(pointer)
+        .ok_or_else(|| format!("{pointer} is not in the file"))?;
+    if !matches!(node.value, crate::yaml::Value::Map(_)) {
+        return Err(format!("{pointer} is not a mapping"));
+    }
+    let line = node.pos.line as usize - 1;
+    let col = node.pos.col as usize - 1;
+    let text = lines.get(line).ok_or("a position outside the file")?;
+    let before: String = text.chars().take(col).collect();
+    if text.chars().nth(col) == Some('{') {
+        return Err("it is written in flow style ({...}); edit it by hand".into());
+    }
+    let first = if before.trim_end().ends_with('-') {
+        line
+    } else if before.trim().is_empty() && line > 0 && lines[line - 1].trim() == "-" {
+        line - 1
+    } else {
+        return Err("it is not an item of a block list".into());
+    };
+    let mut last = line;
+    for (i, l) in lines.iter().enumerate().skip(line + 1) {
+        if is_blank_or_comment(l) {
+            continue;
+        }
+        if leading_spaces(l) >= col {
+            last = i;
+        } else {
+            break;
+        }
+    }
+    Ok(Span { first, last, col })
+}
+
+/// Double-quoted YAML text.
+fn quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Apply edits to one agency file's text. Every edit is checked against
+/// the parsed file first; one that cannot be made is an error and the
+/// text is left as it was.
+pub fn edit_text(text: &str, edits: &[Edit]) -> Result<String, String> {
+    let parsed = crate::yaml::parse(text);
+    let root = parsed
+        .root
+        .as_ref()
+        .filter(|_| parsed.errors.is_empty())
+        .ok_or("the file does not parse")?;
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let lines: Vec<&str> = text.lines().collect();
+    // Replacements of whole line ranges, applied from the bottom up.
+    let mut patches: Vec<(usize, usize, Vec<String>)> = Vec::new();
+    let mut emptied: HashMap<String, usize> = HashMap::new();
+    for e in edits {
+        let span =
+            item_span(&lines, root, e.pointer()).map_err(|m| format!("{}: {m}", e.pointer()))?;
+        let ind = " ".repeat(span.col);
+        match e {
+            Edit::Revoke { pointer } => {
+                patches.push((span.first, span.last, Vec::new()));
+                let list = pointer.rsplit_once('/').map(|(l, _)| l).unwrap_or("");
+                *emptied.entry(list.to_string()).or_default() += 1;
+            }
+            Edit::Lock {
+                pointer,
+                since,
+                note,
+            } => {
+                let (node, _) = root.lookup(pointer).expect("checked");
+                let crate::yaml::Value::Map(entries) = &node.value else {
+                    unreachable!("checked")
+                };
+                if entries.iter().any(|(k, _)| k.name == "lock") {
+                    return Err(format!(
+                        "{pointer}: it already has a `lock`; edit it by hand"
+                    ));
+                }
+                let block = vec![
+                    format!("{ind}lock:"),
+                    format!("{ind}  reason: inactive"),
+                    format!("{ind}  since: {since}"),
+                    format!("{ind}  note: {}", quoted(note)),
+                ];
+                match entries.iter().find(|(k, _)| k.name == "status") {
+                    Some((k, v)) => {
+                        if k.pos.line != v.pos.line {
+                            return Err(format!(
+                                "{pointer}: its status is not on one line; edit it by hand"
+                            ));
+                        }
+                        let l = k.pos.line as usize - 1;
+                        let old = lines[l];
+                        let start: usize = old
+                            .char_indices()
+                            .nth(k.pos.col as usize - 1)
+                            .map(|(i, _)| i)
+                            .unwrap_or(0);
+                        let comment = old[start..]
+                            .find(" #")
+                            .map(|i| &old[start + i..])
+                            .unwrap_or("");
+                        let mut replaced =
+                            vec![format!("{}status: locked{comment}", &old[..start])];
+                        replaced.extend(block);
+                        patches.push((l, l, replaced));
+                    }
+                    None => {
+                        let mut added = vec![format!("{ind}status: locked")];
+                        added.extend(block);
+                        // Inserted after the item's last line.
+                        let mut with_last = vec![lines[span.last].to_string()];
+                        with_last.extend(added);
+                        patches.push((span.last, span.last, with_last));
+                    }
+                }
+            }
+        }
+    }
+    patches.sort_by_key(|p| std::cmp::Reverse(p.0));
+    for w in patches.windows(2) {
+        if w[1].1 >= w[0].0 {
+            return Err("two edits touch the same lines".into());
+        }
+    }
+    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    for (first, last, with) in patches {
+        out.splice(first..=last, with);
+    }
+    // A list whose every item went stays a list: `people: []`.
+    for (list, removed) in emptied {
+        let Some((node, Some(key))) = root.lookup(&list) else {
+            continue;
+        };
+        let crate::yaml::Value::Seq(items) = &node.value else {
+            continue;
+        };
+        if items.len() != removed {
+            continue;
+        }
+        let l = key.pos.line as usize - 1;
+        let old = &lines[l];
+        let start: usize = old
+            .char_indices()
+            .nth(key.pos.col as usize - 1)
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        // The key's line is above every removed item: its index is the same.
+        out[l] = format!("{}{}: []", &old[..start], key.name);
+    }
+    let mut s = out.join(eol);
+    if text.ends_with('\n') {
+        s.push_str(eol);
+    }
+    Ok(s)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProposeError {
+    #[error("{0}")]
+    Git(String),
+    #[error("the proposed edit does not validate, nothing was committed:\n{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+fn git_err(e: git2::Error) -> ProposeError {
+    ProposeError::Git(e.message().to_string())
+}
+
+pub struct ProposeOptions<'a> {
+    /// The folder holding hopthu.yaml, inside a git working tree.
+    pub root: &'a Path,
+    /// The commit to build on (a branch, a tag, a commit; default HEAD).
+    pub base: Option<&'a str>,
+    /// The branch to make (default `hopthu/propose/<today>`, numbered when taken).
+    pub branch: Option<&'a str>,
+    /// The remote to push to when it exists (default `origin`); None: no push.
+    pub remote: Option<&'a str>,
+    pub auth: crate::git::GitAuth,
+    pub today: NaiveDate,
+    pub lang: Language,
+    pub author: (String, String),
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Proposed {
+    /// None when there was nothing new to propose.
+    pub branch: Option<String>,
+    pub commit: Option<String>,
+    pub base: String,
+    pub pushed_to: Option<String>,
+    /// (finding, done) — what the commit does.
+    pub changes: Vec<Finding>,
+    /// Findings already proposed on an open branch: (branch, finding).
+    pub already: Vec<(String, Finding)>,
+    /// Findings that could not be turned into an edit, and why.
+    pub skipped: Vec<(Finding, String)>,
+    /// The pull-request description.
+    pub summary: String,
+}
+
+/// An open proposal branch: its name, its tip, and the (action, key) pairs
+/// its commits propose.
+pub type OpenProposal = (String, Oid, Vec<(String, String)>);
+
+/// Keys with actions already proposed on open branches (not merged into
+/// `base`), by the trailers of their commits.
+pub fn open_proposals(repo: &Repository, base: Oid) -> Result<Vec<OpenProposal>, ProposeError> {
+    let mut out = Vec::new();
+    let mut seen: HashSet<Oid> = HashSet::new();
+    for b in repo.branches(None).map_err(git_err)? {
+        let (b, _) = b.map_err(git_err)?;
+        let Some(name) = b.name().ok().flatten().map(str::to_string) else {
+            continue;
+        };
+        let short = name
+            .split_once('/')
+            .filter(|_| b.get().is_remote())
+            .map(|(_, n)| n)
+            .unwrap_or(&name);
+        if !short.starts_with(BRANCH_PREFIX) {
+            continue;
+        }
+        let Some(tip) = b.get().target() else {
+            continue;
+        };
+        if tip == base || repo.graph_descendant_of(base, tip).unwrap_or(false) || !seen.insert(tip)
+        {
+            continue; // merged (or the same commit seen through another ref)
+        }
+        let mut walk = repo.revwalk().map_err(git_err)?;
+        walk.push(tip).map_err(git_err)?;
+        let _ = walk.hide(base);
+        let mut items = Vec::new();
+        for oid in walk.flatten() {
+            let Ok(c) = repo.find_commit(oid) else {
+                continue;
+            };
+            for line in c.message().unwrap_or("").lines() {
+                if let Some(rest) = line.strip_prefix(TRAILER) {
+                    let mut parts = rest.split_whitespace();
+                    if let (Some(action), Some(key)) = (parts.next(), parts.next()) {
+                        items.push((action.to_string(), key.to_string()));
+                    }
+                }
+            }
+        }
+        out.push((name, tip, items));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn note_for(f: &Finding, today: NaiveDate, lang: Language) -> String {
+    match lang {
+        Language::Vi => format!("{}; hopthu kiểm tra ngày {today}", f.message),
+        Language::En => format!("{}; hopthu audit of {today}", f.message),
+    }
+}
+
+/// The repository's files at the base commit (what the audit checks and
+/// the proposal edits), and the commit.
+pub fn base_files(root: &Path, base: Option<&str>) -> Result<(FileSet, String), ProposeError> {
+    let (repo, git_path) = open(root)?;
+    let base_rev = base.unwrap_or("HEAD");
+    let commit = repo
+        .revparse_single(base_rev)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|e| ProposeError::Git(format!("the base {base_rev}: {}", e.message())))?;
+    let files = crate::git::files_at(&repo, commit.id(), &git_path)
+        .map_err(|e| ProposeError::Git(e.to_string()))?;
+    Ok((files, commit.id().to_string()))
+}
+
+/// The repository holding `root`, and `root`'s path inside it.
+fn open(root: &Path) -> Result<(Repository, String), ProposeError> {
+    let root = root
+        .canonicalize()
+        .map_err(|e| ProposeError::Other(format!("{}: {e}", root.display())))?;
+    let repo = Repository::discover(&root).map_err(|e| {
+        ProposeError::Git(format!(
+            "{} is not in a git repository ({}); propose commits on a branch of the repository",
+            root.display(),
+            e.message()
+        ))
+    })?;
+    let workdir = repo
+        .workdir()
+        .ok_or_else(|| ProposeError::Git("the repository has no working tree".into()))?
+        .canonicalize()
+        .map_err(|e| ProposeError::Other(e.to_string()))?;
+    let git_path = root
+        .strip_prefix(&workdir)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    Ok((repo, git_path))
+}
+
+/// Make the proposal. `validate` checks a changed file set and returns its
+/// outcome (the caller's validator, with the same settings and clock).
+pub fn propose(
+    report: &AuditReport,
+    opts: &ProposeOptions<'_>,
+    validate: &dyn Fn(&FileSet) -> crate::validate::Outcome,
+) -> Result<Proposed, ProposeError> {
+    let (repo, git_path) = open(opts.root)?;
+    let base_rev = opts.base.unwrap_or("HEAD");
+    let base = repo
+        .revparse_single(base_rev)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|e| ProposeError::Git(format!("the base {base_rev}: {}", e.message())))?;
+    let files = crate::git::files_at(&repo, base.id(), &git_path)
+        .map_err(|e| ProposeError::Git(e.to_string()))?;
+
+    // What open branches already propose is not proposed again.
+    let open = open_proposals(&repo, base.id())?;
+    let proposed_on: HashMap<(String, String), String> = open
+        .iter()
+        .flat_map(|(b, _, items)| items.iter().map(move |i| (i.clone(), b.clone())))
+        .collect();
+    let mut changes = Vec::new();
+    let mut already = Vec::new();
+    for f in report.proposals() {
+        let action = match f.proposal {
+            Some(Proposal::Lock) => "lock",
+            Some(Proposal::Revoke) => "revoke",
+            None => continue,
+        };
+        match proposed_on.get(&(action.to_string(), f.key.clone())) {
+            Some(b) => already.push((b.clone(), f.clone())),
+            None => changes.push(f.clone()),
+        }
+    }
+
+    // Edits by file.
+    let mut by_file: BTreeMap<String, Vec<(Finding, Edit)>> = BTreeMap::new();
+    for f in &changes {
+        let edit = match f.proposal {
+            Some(Proposal::Lock) => Edit::Lock {
+                pointer: f.pointer.clone(),
+                since: opts.today,
+                note: note_for(f, opts.today, opts.lang),
+            },
+            _ => Edit::Revoke {
+                pointer: f.pointer.clone(),
+            },
+        };
+        by_file
+            .entry(f.file.clone())
+            .or_default()
+            .push((f.clone(), edit));
+    }
+    let mut skipped = Vec::new();
+    let mut new_files: HashMap<String, String> = HashMap::new();
+    for (file, items) in &by_file {
+        let Some(text) = files
+            .agencies
+            .iter()
+            .find(|s| &s.path == file)
+            .and_then(|s| match &s.entry {
+                Entry::File(b) => std::str::from_utf8(b).ok(),
+                _ => None,
+            })
+        else {
+            for (f, _) in items {
+                skipped.push((
+                    f.clone(),
+                    format!("{file} is not readable in the base commit"),
+                ));
+            }
+            continue;
+        };
+        // One failing edit does not stop the others in the file.
+        let mut good: Vec<Edit> = Vec::new();
+        for (f, e) in items {
+            match edit_text(text, std::slice::from_ref(e)) {
+                Ok(_) => good.push(e.clone()),
+                Err(why) => skipped.push((f.clone(), format!("{file}: {why}"))),
+            }
+        }
+        if good.is_empty() {
+            continue;
+        }
+        let edited =
+            edit_text(text, &good).map_err(|e| ProposeError::Other(format!("{file}: {e}")))?;
+        new_files.insert(file.clone(), edited);
+    }
+    let skipped_keys: HashSet<&str> = skipped.iter().map(|(f, _)| f.key.as_str()).collect();
+    let changes: Vec<Finding> = changes
+        .into_iter()
+        .filter(|f| !skipped_keys.contains(f.key.as_str()))
+        .collect();
+
+    let mut out = Proposed {
+        branch: None,
+        commit: None,
+        base: base.id().to_string(),
+        pushed_to: None,
+        changes,
+        already,
+        skipped,
+        summary: String::new(),
+    };
+    if out.changes.is_empty() {
+        out.summary = summary(report, &out, opts.lang);
+        return Ok(out);
+    }
+
+    // The edited set must validate and do exactly what was proposed.
+    let mut edited = FileSet {
+        settings: files.settings.clone(),
+        agencies: files.agencies.clone(),
+    };
+    for s in edited.agencies.iter_mut() {
+        if let Some(t) = new_files.get(&s.path) {
+            s.entry = Entry::File(t.clone().into_bytes());
+        }
+    }
+    let outcome = validate(&edited);
+    if !outcome.is_valid() {
+        let text: Vec<String> = outcome
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| format!("{}:{}:{}: {}", d.file, d.line, d.column, d.message))
+            .collect();
+        return Err(ProposeError::Invalid(text.join("\n")));
+    }
+    for f in &out.changes {
+        let now = outcome.desired.iter().find(|m| m.key == f.key);
+        let ok = match f.proposal {
+            Some(Proposal::Lock) => now.is_some_and(|m| m.status == crate::model::Status::Locked),
+            _ => now.is_none(),
+        };
+        if !ok {
+            return Err(ProposeError::Invalid(format!(
+                "{} ({}) is not changed as proposed",
+                f.address, f.file
+            )));
+        }
+    }
+
+    // The commit, on a new branch, from the base tree.
+    let base_tree = base.tree().map_err(git_err)?;
+    let mut update = git2::build::TreeUpdateBuilder::new();
+    for (file, text) in &new_files {
+        let blob = repo.blob(text.as_bytes()).map_err(git_err)?;
+        let path = if git_path.is_empty() {
+            file.clone()
+        } else {
+            format!("{}/{file}", git_path.trim_end_matches('/'))
+        };
+        let mode = base_tree
+            .get_path(Path::new(&path))
+            .map(|e| e.filemode())
+            .unwrap_or(0o100644);
+        let mode = if mode == 0o100755 {
+            git2::FileMode::BlobExecutable
+        } else {
+            git2::FileMode::Blob
+        };
+        update.upsert(path.as_str(), blob, mode);
+    }
+    let tree_id = update.create_updated(&repo, &base_tree).map_err(git_err)?;
+    let tree = repo.find_tree(tree_id).map_err(git_err)?;
+    let sig = git2::Signature::now(&opts.author.0, &opts.author.1).map_err(git_err)?;
+    let message = commit_message(&out.changes, opts.today, opts.lang);
+    let commit = repo
+        .commit(None, &sig, &sig, &message, &tree, &[&base])
+        .map_err(git_err)?;
+    let branch = match opts.branch {
+        Some(b) => b.to_string(),
+        None => {
+            let stem = format!("{BRANCH_PREFIX}{}", opts.today);
+            let mut name = stem.clone();
+            let mut n = 2;
+            while repo.find_branch(&name, git2::BranchType::Local).is_ok() {
+                name = format!("{stem}-{n}");
+                n += 1;
+            }
+            name
+        }
+    };
+    repo.branch(&branch, &repo.find_commit(commit).map_err(git_err)?, false)
+        .map_err(|e| {
+            ProposeError::Git(format!("cannot make the branch {branch}: {}", e.message()))
+        })?;
+    out.branch = Some(branch.clone());
+    out.commit = Some(commit.to_string());
+
+    if let Some(remote) = opts.remote
+        && let Ok(mut r) = repo.find_remote(remote)
+    {
+        let url = r.url().unwrap_or_default().to_string();
+        let refused = std::cell::RefCell::new(None::<String>);
+        let mut cb = crate::git::push_callbacks(&opts.auth, &url);
+        cb.push_update_reference(|_, status| {
+            if let Some(s) = status {
+                *refused.borrow_mut() = Some(s.to_string());
+            }
+            Ok(())
+        });
+        let mut po = git2::PushOptions::new();
+        po.remote_callbacks(cb);
+        let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
+        let pushed = r
+            .push(&[spec.as_str()], Some(&mut po))
+            .map_err(|e| e.message().to_string());
+        drop(po);
+        let failure = pushed.err().or_else(|| refused.borrow().clone());
+        if let Some(why) = failure {
+            return Err(ProposeError::Git(format!(
+                "the branch {branch} was made but not pushed to {remote} ({}): {why}",
+                crate::git::redact_url(&url)
+            )));
+        }
+        out.pushed_to = Some(remote.to_string());
+    }
+    out.summary = summary(report, &out, opts.lang);
+    Ok(out)
+}
+
+fn commit_message(changes: &[Finding], today: NaiveDate, lang: Language) -> String {
+    let locks = changes
+        .iter()
+        .filter(|f| f.proposal == Some(Proposal::Lock))
+        .count();
+    let revokes = changes.len() - locks;
+    let mut s = match lang {
+        Language::Vi => {
+            format!("Đề xuất khóa {locks}, thu hồi {revokes} hộp thư (kiểm tra ngày {today})\n\n")
+        }
+        Language::En => format!(
+            "Propose to lock {locks} and revoke {revokes} mailbox(es) (audit of {today})\n\n"
+        ),
+    };
+    for f in changes {
+        s.push_str(&format!(
+            "- {} {}: {}\n",
+            crate::lifecycle::proposal_word(f.proposal, lang),
+            f.address,
+            f.message
+        ));
+    }
+    s.push('\n');
+    for f in changes {
+        let action = if f.proposal == Some(Proposal::Lock) {
+            "lock"
+        } else {
+            "revoke"
+        };
+        s.push_str(&format!("{TRAILER} {action} {}\n", f.key));
+    }
+    s
+}
+
+/// The pull-request description: what changes and why, what was left.
+pub fn summary(report: &AuditReport, p: &Proposed, lang: Language) -> String {
+    use std::fmt::Write as _;
+    let vi = lang == Language::Vi;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "## {} {}\n",
+        if vi {
+            "Đề xuất theo kiểm tra ngày"
+        } else {
+            "Proposal from the audit of"
+        },
+        report.today
+    );
+    if p.changes.is_empty() {
+        let _ = writeln!(
+            s,
+            "{}\n",
+            if vi {
+                "Không có gì mới để đề xuất."
+            } else {
+                "Nothing new to propose."
+            }
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "{}\n",
+            if vi {
+                format!(
+                    "Quy định: khóa hộp thư không đăng nhập {} ngày; thu hồi hộp thư bị khóa {} ngày mà không có yêu cầu khôi phục. Người duyệt kiểm tra từng dòng; hộp thư cần giữ thì bỏ dòng đó khỏi yêu cầu trước khi hợp nhất.",
+                    report.inactive_lock_days, report.revoke_after_lock_days
+                )
+            } else {
+                format!(
+                    "The rule: lock a mailbox with no login for {} days; revoke a mailbox locked for {} days without a restore request. Reviewers check each line; drop the change of a mailbox that must stay before merging.",
+                    report.inactive_lock_days, report.revoke_after_lock_days
+                )
+            }
+        );
+        let _ = writeln!(
+            s,
+            "| {} |\n|---|---|---|---|---|",
+            if vi {
+                "Đề xuất | Địa chỉ | Cơ quan | Chi tiết | Tệp"
+            } else {
+                "Change | Address | Agency | Evidence | File"
+            }
+        );
+        for f in &p.changes {
+            let _ = writeln!(
+                s,
+                "| {} | `{}` | {} | {} | `{}` |",
+                crate::lifecycle::proposal_word(f.proposal, lang),
+                f.address,
+                crate::lifecycle::md_cell(&f.agency),
+                crate::lifecycle::md_cell(&f.message),
+                f.file
+            );
+        }
+        s.push('\n');
+    }
+    if !p.already.is_empty() {
+        let _ = writeln!(
+            s,
+            "{}\n",
+            if vi {
+                "### Đã đề xuất ở nhánh đang mở"
+            } else {
+                "### Already proposed on an open branch"
+            }
+        );
+        for (b, f) in &p.already {
+            let _ = writeln!(s, "- `{}`: `{b}`", f.address);
+        }
+        s.push('\n');
+    }
+    if !p.skipped.is_empty() {
+        let _ = writeln!(
+            s,
+            "{}\n",
+            if vi {
+                "### Không sửa được tự động"
+            } else {
+                "### Not edited automatically"
+            }
+        );
+        for (f, why) in &p.skipped {
+            let _ = writeln!(s, "- `{}`: {}", f.address, crate::lifecycle::md_cell(why));
+        }
+        s.push('\n');
+    }
+    let others: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.proposal.is_none())
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(
+            s,
+            "{}\n",
+            if vi {
+                "### Cần người xem xét (không đề xuất tự động)"
+            } else {
+                "### For a person to decide (not proposed)"
+            }
+        );
+        for f in others {
+            let _ = writeln!(
+                s,
+                "- {} `{}`: {}",
+                f.kind.word(lang),
+                f.address,
+                crate::lifecycle::md_cell(&f.message)
+            );
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Where `--summary-out` defaults to, inside the state folder.
+pub fn default_summary_path(state_dir: &Path, today: NaiveDate) -> PathBuf {
+    state_dir.join(format!("proposal-{today}.md"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock(pointer: &str) -> Edit {
+        Edit::Lock {
+            pointer: pointer.into(),
+            since: NaiveDate::from_ymd_opt(2026, 12, 4).unwrap(),
+            note: "không đăng nhập \"90\" ngày".into(),
+        }
+    }
+
+    const DOC: &str = "code: S01 # mã\npeople:\n  - id: a   # đầu\n    name: A\n    status: active # ghi chú\n\n  # giữa\n  - id: b\n    name: B\n    aliases:\n      - bb\n  -\n    id: c\n    name: C\nunits: []\n";
+
+    #[test]
+    fn a_lock_changes_the_status_line_and_adds_the_lock_below_it() {
+        let out = edit_text(DOC, &[lock("/people/0")]).unwrap();
+        assert_eq!(
+            out,
+            DOC.replace(
+                "    status: active # ghi chú\n",
+                "    status: locked # ghi chú\n    lock:\n      reason: inactive\n      since: 2026-12-04\n      note: \"không đăng nhập \\\"90\\\" ngày\"\n"
+            )
+        );
+        let parsed = crate::yaml::parse(&out);
+        assert!(parsed.errors.is_empty());
+        let root = parsed.root.unwrap();
+        assert_eq!(
+            root.lookup("/people/0/lock/note").unwrap().0.as_str(),
+            Some("không đăng nhập \"90\" ngày")
+        );
+    }
+
+    #[test]
+    fn a_lock_without_a_status_goes_after_the_item_and_a_revoke_removes_only_its_lines() {
+        let out = edit_text(
+            DOC,
+            &[
+                lock("/people/1"),
+                Edit::Revoke {
+                    pointer: "/people/2".into(),
+                },
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            DOC.replace(
+                "      - bb\n  -\n    id: c\n    name: C\n",
+                "      - bb\n    status: locked\n    lock:\n      reason: inactive\n      since: 2026-12-04\n      note: \"không đăng nhập \\\"90\\\" ngày\"\n"
+            )
+        );
+        // Comments between items stay.
+        let out = edit_text(
+            DOC,
+            &[Edit::Revoke {
+                pointer: "/people/0".into(),
+            }],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            DOC.replace(
+                "  - id: a   # đầu\n    name: A\n    status: active # ghi chú\n",
+                ""
+            )
+        );
+    }
+
+    #[test]
+    fn the_last_person_revoked_leaves_an_empty_list_and_line_endings_stay() {
+        let doc = "code: S01\r\npeople:\r\n  - id: a\r\n    name: A\r\n";
+        let out = edit_text(
+            doc,
+            &[Edit::Revoke {
+                pointer: "/people/0".into(),
+            }],
+        )
+        .unwrap();
+        assert_eq!(out, "code: S01\r\npeople: []\r\n");
+        let out = edit_text(doc, &[lock("/people/0")]).unwrap();
+        assert!(
+            out.contains("    name: A\r\n    status: locked\r\n    lock:\r\n"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_edited_safely_is_refused_and_the_text_kept() {
+        let flow = "people:\n  - {id: a, name: A}\n";
+        assert!(
+            edit_text(flow, &[lock("/people/0")])
+                .unwrap_err()
+                .contains("flow style")
+        );
+        let locked =
+            "people:\n  - id: a\n    name: A\n    lock: {reason: spam, since: 2026-01-01}\n";
+        assert!(
+            edit_text(locked, &[lock("/people/0")])
+                .unwrap_err()
+                .contains("already has a `lock`")
+        );
+        assert!(edit_text("people: [\n", &[lock("/people/0")]).is_err());
+        assert!(edit_text(DOC, &[lock("/people/9")]).is_err());
+    }
+}
