@@ -213,6 +213,14 @@ pub async fn run_config(obj: &MailDirectory, ctx: &Context) -> Result<RunConfig,
         webhook_quiet: Duration::from_secs(2),
         webhook_max_wait: Duration::from_secs(30),
         once: true,
+        propose: match &policy.propose_every {
+            Some(every) => Some(crate::run::ProposeSchedule {
+                every: crate::run::parse_duration(every)
+                    .map_err(|e| Error::Config(format!("spec.policy.proposeEvery: {e}")))?,
+                logins: None,
+            }),
+            None => None,
+        },
         today: ctx.today,
         external_fence: Some(ctx.fence.clone()),
         overrides: Overrides {

@@ -155,6 +155,12 @@ pub struct PolicyOverrides {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub rename_grace_days: Option<u32>,
+    /// Audit the directory this often (`1d`, `12h`) and push lock and
+    /// revoke proposals to the source repository as `hopthu/propose/*`
+    /// branches for people to review. The source credentials must be
+    /// allowed to push branches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propose_every: Option<String>,
 }
 
 /// A Secret in the resource's own namespace.

@@ -211,6 +211,24 @@ impl GitSource {
         Ok(())
     }
 
+    /// The cache, with the open proposal branches of the source fetched
+    /// into `refs/remotes/origin/hopthu/propose/*` (those gone from the
+    /// source are gone here too).
+    pub fn fetch_proposals(&self) -> Result<Repository, GitError> {
+        let repo = self.cache_repo()?;
+        let p = crate::propose::BRANCH_PREFIX;
+        self.fetch_refspecs(
+            &repo,
+            &[format!("+refs/heads/{p}*:refs/remotes/origin/{p}*")],
+        )?;
+        Ok(repo)
+    }
+
+    /// Push a branch of the cache to the source.
+    pub fn push(&self, repo: &Repository, branch: &str) -> Result<(), String> {
+        push_branch(repo, &self.url, &self.auth, branch)
+    }
+
     /// Fetch the branch; the commit at its head.
     pub fn fetch(&self) -> Result<(Repository, Oid), GitError> {
         let repo = self.cache_repo()?;
@@ -278,9 +296,44 @@ fn clean_git_message(e: &git2::Error) -> String {
         .join(" ")
 }
 
-/// The callbacks of a push: the same credentials, to the same host only.
-pub fn push_callbacks<'a>(auth: &'a GitAuth, url: &'a str) -> RemoteCallbacks<'a> {
-    callbacks(auth, url)
+/// Push a local branch to `url` under the same name. A ref the server
+/// refuses (a hook, a protected name) is an error, not a silent success.
+pub fn push_branch(
+    repo: &Repository,
+    url: &str,
+    auth: &GitAuth,
+    branch: &str,
+) -> Result<(), String> {
+    set_timeouts();
+    let target = match local_path(url) {
+        Some(p) => std::fs::canonicalize(&p)
+            .map(|p| p.display().to_string())
+            .map_err(|e| format!("the folder {} cannot be read: {e}", p.display()))?,
+        None => url.to_string(),
+    };
+    let mut remote = repo
+        .remote_anonymous(&target)
+        .map_err(|e| clean_git_message(&e))?;
+    let refused = std::cell::RefCell::new(None::<String>);
+    let mut cb = callbacks(auth, url);
+    cb.push_update_reference(|_, status| {
+        if let Some(s) = status {
+            *refused.borrow_mut() = Some(s.to_string());
+        }
+        Ok(())
+    });
+    let mut opts = git2::PushOptions::new();
+    opts.remote_callbacks(cb);
+    opts.follow_redirects(git2::RemoteRedirect::None);
+    let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    let pushed = remote
+        .push(&[spec.as_str()], Some(&mut opts))
+        .map_err(|e| clean_git_message(&e));
+    drop(opts);
+    match pushed.err().or_else(|| refused.borrow().clone()) {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
 }
 
 fn callbacks<'a>(auth: &'a GitAuth, url: &'a str) -> RemoteCallbacks<'a> {

@@ -262,6 +262,13 @@ struct RunArgs {
     /// One cycle, then exit (0 done, 1 failed).
     #[arg(long)]
     once: bool,
+    /// Audit the directory this often after a cycle and push lock and
+    /// revoke proposals to the repository as branches (`1d`, `12h`).
+    #[arg(long)]
+    propose_every: Option<String>,
+    /// A login export `address,last_login` for the scheduled audit.
+    #[arg(long, requires = "propose_every")]
+    logins: Option<PathBuf>,
     #[arg(long, value_enum)]
     lang: Option<Lang>,
 }
@@ -330,6 +337,18 @@ fn run_config(
         })
         .transpose()?;
     let token_file = a.git_token_file.or(f.git.token_file);
+    let file_propose = f.propose.clone().unwrap_or_default();
+    let propose = match a
+        .propose_every
+        .or(file_propose.every.as_ref().map(|i| i.text()))
+    {
+        None => None,
+        Some(every) => Some(hopthu::run::ProposeSchedule {
+            every: hopthu::run::parse_duration(&every)
+                .map_err(|e| anyhow::anyhow!("propose every {every}: {e}"))?,
+            logins: a.logins.or(file_propose.logins),
+        }),
+    };
     Ok(hopthu::run::RunConfig {
         source: hopthu::git::GitSource {
             url,
@@ -379,6 +398,7 @@ fn run_config(
         external_fence: None,
         overrides: Default::default(),
         approve: None,
+        propose,
     })
 }
 

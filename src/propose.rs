@@ -382,12 +382,44 @@ pub fn propose(
     let base = repo
         .revparse_single(base_rev)
         .and_then(|o| o.peel_to_commit())
-        .map_err(|e| ProposeError::Git(format!("the base {base_rev}: {}", e.message())))?;
-    let files = crate::git::files_at(&repo, base.id(), &git_path)
+        .map_err(|e| ProposeError::Git(format!("the base {base_rev}: {}", e.message())))?
+        .id();
+    let remote = opts.remote.and_then(|name| {
+        repo.find_remote(name)
+            .ok()
+            .and_then(|r| r.url().ok().map(|u| (name.to_string(), u.to_string())))
+    });
+    let push = |repo: &Repository, branch: &str| -> Result<Option<String>, String> {
+        let Some((name, url)) = &remote else {
+            return Ok(None);
+        };
+        crate::git::push_branch(repo, url, &opts.auth, branch)
+            .map_err(|why| format!("{name} ({}): {why}", crate::git::redact_url(url)))?;
+        Ok(Some(name.clone()))
+    };
+    propose_in(&repo, &git_path, base, report, opts, validate, &push)
+}
+
+/// Push a proposal branch; the name of where it went, none for nowhere.
+pub type PushFn<'a> = dyn Fn(&Repository, &str) -> Result<Option<String>, String> + 'a;
+
+/// The proposal in a given repository (a working one, or the bare cache of
+/// `hopthu run`), from the commit `base` of the files under `git_path`.
+pub fn propose_in(
+    repo: &Repository,
+    git_path: &str,
+    base: Oid,
+    report: &AuditReport,
+    opts: &ProposeOptions<'_>,
+    validate: &dyn Fn(&FileSet) -> crate::validate::Outcome,
+    push: &PushFn<'_>,
+) -> Result<Proposed, ProposeError> {
+    let base = repo.find_commit(base).map_err(git_err)?;
+    let files = crate::git::files_at(repo, base.id(), git_path)
         .map_err(|e| ProposeError::Git(e.to_string()))?;
 
     // What open branches already propose is not proposed again.
-    let open = open_proposals(&repo, base.id())?;
+    let open = open_proposals(repo, base.id())?;
     let proposed_on: HashMap<(String, String), String> = open
         .iter()
         .flat_map(|(b, _, items)| items.iter().map(move |i| (i.clone(), b.clone())))
@@ -535,7 +567,7 @@ pub fn propose(
         };
         update.upsert(path.as_str(), blob, mode);
     }
-    let tree_id = update.create_updated(&repo, &base_tree).map_err(git_err)?;
+    let tree_id = update.create_updated(repo, &base_tree).map_err(git_err)?;
     let tree = repo.find_tree(tree_id).map_err(git_err)?;
     let sig = git2::Signature::now(&opts.author.0, &opts.author.1).map_err(git_err)?;
     let message = commit_message(&out.changes, opts.today, opts.lang);
@@ -562,34 +594,11 @@ pub fn propose(
     out.branch = Some(branch.clone());
     out.commit = Some(commit.to_string());
 
-    if let Some(remote) = opts.remote
-        && let Ok(mut r) = repo.find_remote(remote)
-    {
-        let url = r.url().unwrap_or_default().to_string();
-        let refused = std::cell::RefCell::new(None::<String>);
-        let mut cb = crate::git::push_callbacks(&opts.auth, &url);
-        cb.push_update_reference(|_, status| {
-            if let Some(s) = status {
-                *refused.borrow_mut() = Some(s.to_string());
-            }
-            Ok(())
-        });
-        let mut po = git2::PushOptions::new();
-        po.remote_callbacks(cb);
-        let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
-        let pushed = r
-            .push(&[spec.as_str()], Some(&mut po))
-            .map_err(|e| e.message().to_string());
-        drop(po);
-        let failure = pushed.err().or_else(|| refused.borrow().clone());
-        if let Some(why) = failure {
-            return Err(ProposeError::Git(format!(
-                "the branch {branch} was made but not pushed to {remote} ({}): {why}",
-                crate::git::redact_url(&url)
-            )));
-        }
-        out.pushed_to = Some(remote.to_string());
-    }
+    out.pushed_to = push(repo, &branch).map_err(|why| {
+        ProposeError::Git(format!(
+            "the branch {branch} was made but not pushed to {why}"
+        ))
+    })?;
     out.summary = summary(report, &out, opts.lang);
     Ok(out)
 }

@@ -87,6 +87,17 @@ pub struct RunConfig {
     /// Held deletions approved by the deployment (the controller's
     /// `spec.approveDeletes`), besides `hopthu approve`.
     pub approve: Option<String>,
+    /// Audit and propose on a schedule: lock and revoke proposals pushed
+    /// to the source repository as branches for people to review.
+    pub propose: Option<ProposeSchedule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProposeSchedule {
+    pub every: Duration,
+    /// A login export (`address,last_login`) instead of the directory's
+    /// login attribute; read afresh each time.
+    pub logins: Option<PathBuf>,
 }
 
 /// Settings of hopthu.yaml a deployment overrides.
@@ -148,6 +159,12 @@ pub struct State {
     pub rewrite_pending: bool,
     #[serde(default)]
     pub cycles: u64,
+    /// When the scheduled audit last ran, and what it proposed (a branch
+    /// name, or nothing new).
+    #[serde(default)]
+    pub last_proposal_at: Option<String>,
+    #[serde(default)]
+    pub last_proposal: Option<String>,
 }
 
 impl State {
@@ -898,11 +915,176 @@ impl Runner {
         r.approve_with = approve_with;
         r.drift = drift;
         r.error = self.state.last_error.clone();
+        if failed == 0 {
+            self.scheduled_proposal(&outcome, &target, &commit.id, today)
+                .await;
+        }
         self.finish(r).await;
         if failed > 0 {
             ("partly-applied", Ended::Failed)
         } else {
             (result.as_str(), Ended::Fine)
+        }
+    }
+
+    /// When due, audit the live directory against the commit just applied
+    /// and push lock and revoke proposals to the source as a branch. Its
+    /// failures are logged and retried at the next due time; they never
+    /// fail the cycle (the directory is as git says).
+    async fn scheduled_proposal(
+        &mut self,
+        outcome: &validate::Outcome,
+        target: &Target,
+        commit: &str,
+        today: NaiveDate,
+    ) {
+        let Some(sched) = self.cfg.propose.clone() else {
+            return;
+        };
+        let due = match self
+            .state
+            .last_proposal_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        {
+            Some(last) => {
+                let since = chrono::Utc::now().signed_duration_since(last);
+                since.to_std().is_ok_and(|d| d >= sched.every)
+            }
+            None => true,
+        };
+        if !due {
+            return;
+        }
+        self.state.last_proposal_at = Some(now_rfc3339());
+        let logins = match &sched.logins {
+            None => None,
+            Some(p) => {
+                let name = p.display().to_string();
+                let read = read_small(p)
+                    .map_err(|e| format!("cannot read the login export {name}: {e}"))
+                    .and_then(|t| {
+                        crate::lifecycle::read_logins_csv(&name, &t).map_err(|errs| {
+                            errs.iter()
+                                .map(|e| e.to_string())
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        })
+                    });
+                match read {
+                    Ok(l) => Some((name, l)),
+                    Err(e) => {
+                        log(&format!("scheduled audit: {e}; nothing proposed"));
+                        self.state.last_proposal = Some(format!("failed: {e}"));
+                        return;
+                    }
+                }
+            }
+        };
+        let records = AuditLog::new(self.cfg.state_dir.join("audit.jsonl"))
+            .read()
+            .unwrap_or_default();
+        let restored = crate::lifecycle::restores_from_log(&records);
+        let report = match crate::lifecycle::audit_live(
+            outcome,
+            target,
+            today,
+            logins.as_ref().map(|(n, l)| (n.as_str(), l)),
+            &restored,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                log(&format!("scheduled audit: {e}; nothing proposed"));
+                self.state.last_proposal = Some(format!("failed: {e}"));
+                return;
+            }
+        };
+        let findings = report.findings.len();
+        let source = self.cfg.source.clone();
+        let validators = self.validators.clone();
+        let lang = outcome.lang;
+        let domain = outcome
+            .settings
+            .as_ref()
+            .map(|s| s.domain.clone())
+            .unwrap_or_default();
+        let commit = commit.to_string();
+        let summaries = self.cfg.state_dir.join("proposals");
+        let done =
+            tokio::task::spawn_blocking(move || -> Result<crate::propose::Proposed, String> {
+                let repo = source.fetch_proposals().map_err(|e| e.to_string())?;
+                let base = git2::Oid::from_str(&commit).map_err(|e| e.to_string())?;
+                let opts = crate::propose::ProposeOptions {
+                    root: Path::new(""),
+                    base: None,
+                    branch: None,
+                    remote: None,
+                    auth: source.auth.clone(),
+                    today,
+                    lang,
+                    author: ("hopthu".into(), format!("hopthu@{domain}")),
+                };
+                let check = |set: &crate::source::FileSet| {
+                    validate::validate(
+                        set,
+                        &validators,
+                        &validate::Options {
+                            lang: Some(lang),
+                            today,
+                        },
+                    )
+                };
+                // The branch lives on the source only: once pushed (or not),
+                // the cache's copy goes, and the next audit sees the source's.
+                let push = |repo: &git2::Repository, branch: &str| {
+                    let pushed = source.push(repo, branch);
+                    if let Ok(mut b) = repo.find_branch(branch, git2::BranchType::Local) {
+                        let _ = b.delete();
+                    }
+                    pushed.map(|_| Some(crate::git::redact_url(&source.url)))
+                };
+                let p = crate::propose::propose_in(
+                    &repo,
+                    &source.path,
+                    base,
+                    &report,
+                    &opts,
+                    &check,
+                    &push,
+                )
+                .map_err(|e| e.to_string())?;
+                if let Some(b) = &p.branch {
+                    let file = summaries.join(format!("{}.md", b.replace('/', "_")));
+                    let _ = std::fs::create_dir_all(&summaries);
+                    let _ = crate::fsutil::write_atomic(&file, p.summary.as_bytes());
+                }
+                Ok(p)
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("the proposal failed: {e}")));
+        match done {
+            Ok(p) => match &p.branch {
+                Some(b) => {
+                    log(&format!(
+                        "scheduled audit: {} finding(s); proposed {} change(s) on the branch {b}",
+                        findings,
+                        p.changes.len()
+                    ));
+                    self.state.last_proposal = Some(b.clone());
+                }
+                None => {
+                    log(&format!(
+                        "scheduled audit: {findings} finding(s); nothing new to propose"
+                    ));
+                    self.state.last_proposal = None;
+                }
+            },
+            Err(e) => {
+                log(&format!("scheduled audit: {e}"));
+                self.state.last_proposal = Some(format!("failed: {e}"));
+            }
         }
     }
 
@@ -1325,6 +1507,17 @@ pub struct RunFile {
     #[serde(rename = "notifyURL")]
     pub notify_url: Option<String>,
     pub language: Option<Language>,
+    /// Audit and propose on a schedule.
+    pub propose: Option<ProposeFile>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProposeFile {
+    /// How often: `1d`, `12h`, or a number of seconds.
+    pub every: Option<Interval>,
+    /// A login export `address,last_login` (relative to this file).
+    pub logins: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -1405,6 +1598,9 @@ impl RunFile {
         fix(&mut file.git.allowed_signers);
         fix(&mut file.live.bind_password_file);
         fix(&mut file.live.ca_file);
+        if let Some(p) = file.propose.as_mut() {
+            fix(&mut p.logins);
+        }
         Ok(file)
     }
 }

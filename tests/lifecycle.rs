@@ -41,7 +41,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "vanthu@sonla.gov.vn")
         .output()
         .unwrap();
-    assert!(o.status.success(), "git {args:?}: {}", text(&o));
+    assert!(o.status.success(), "git {args:?} in {}: {}", dir.display(), text(&o));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -636,4 +636,97 @@ fn propose_outside_a_git_repository_or_with_nothing_due_writes_nothing() {
     assert!(text(&o).contains("chưa đẩy lên"), "{}", text(&o));
     let list = git(&env.repo(), &["branch", "--list", "hopthu/propose/*"]);
     assert_eq!(list.lines().count(), 1, "{list}");
+}
+
+#[test]
+fn the_continuous_runner_proposes_on_a_schedule_and_not_twice() {
+    let env = Env::new();
+    let day = days_after(120);
+    let csv = env.logins(&format!(
+        "address,last_login\nannv.skhcn@sonla.gov.vn,{}\nhatt.skhcn@sonla.gov.vn,{}\n",
+        days_after(1),
+        days_after(119),
+    ));
+    // The source: a server's bare repository.
+    let source = env.path().join("source.git");
+    git(
+        env.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            &env.repo().display().to_string(),
+            source.to_str().unwrap(),
+        ],
+    );
+    let repo = source.display().to_string();
+    let live = env.live();
+    let once = || {
+        env.run(
+            &day,
+            &[
+                "run",
+                "--git",
+                &repo,
+                "--branch",
+                "main",
+                "--state-dir",
+                "state",
+                "--live",
+                &live,
+                "--propose-every",
+                "1s",
+                "--logins",
+                &csv,
+                "--once",
+            ],
+        )
+    };
+    let o = once();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let branch = format!("hopthu/propose/{day}");
+    assert!(
+        text(&o).contains(&format!("on the branch {branch}")),
+        "{}",
+        text(&o)
+    );
+    // The branch is on the source repository, with what the audit found.
+    let edited = git(
+        &source,
+        &["show", &format!("{branch}:agencies/skhcn.yaml")],
+    );
+    assert!(
+        edited.contains(
+            "    title: Giám đốc\n    status: locked\n    lock:\n      reason: inactive\n"
+        ),
+        "{edited}"
+    );
+    assert!(!edited.contains("Lò Văn Minh"), "{edited}");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.path().join("state/state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["lastProposal"], branch.as_str());
+    let summaries: Vec<_> = std::fs::read_dir(env.path().join("state/proposals"))
+        .unwrap()
+        .collect();
+    assert_eq!(summaries.len(), 1);
+
+    // Due again: the open branch on the source already proposes it all.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let o = once();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("nothing new to propose"), "{}", text(&o));
+    let list = git(&source, &["branch", "--list", "hopthu/propose/*"]);
+    assert_eq!(list.lines().count(), 1, "{list}");
+
+    // The reviewers close it without merging (the branch is deleted): the
+    // next audit proposes again.
+    git(&source, &["branch", "-D", &branch]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let o = once();
+    assert!(
+        text(&o).contains(&format!("on the branch {branch}")),
+        "{}",
+        text(&o)
+    );
 }
