@@ -20,6 +20,7 @@ pub mod model;
 pub mod naming;
 pub mod password;
 pub mod plan;
+pub mod publish;
 pub mod reconcile;
 pub mod render;
 pub mod report;
