@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what hopthu needs to build and test, when it is missing, on a
 # Debian machine (as root, or with sudo): the C libraries git2 links
-# (libssl-dev, pkg-config), slapd and ldap-utils for the LDAP tests, and a
-# Rust toolchain. Safe to run again: it installs nothing that is there.
+# (libssl-dev, pkg-config), slapd and ldap-utils for the LDAP tests,
+# chromium for the public directory page's tests, and a Rust toolchain. Safe to run again: it installs nothing that is there.
 #
 #   bash scripts/setup.sh
 #
@@ -32,8 +32,11 @@ section "System packages"
 # slapd and ldap-utils: the test server and its command-line tools;
 # libssl-dev and pkg-config: crates that link OpenSSL; gcc and libc6-dev:
 # the linker and the C parts of some crates (ring); python3 and python3-venv:
-# kubernetes-validate, which checks the Kubernetes manifests offline.
-packages=(slapd ldap-utils libssl-dev pkg-config gcc libc6-dev python3 python3-venv)
+# kubernetes-validate, which checks the Kubernetes manifests offline;
+# chromium and fonts-dejavu-core: the public directory page is tested in
+# headless Chromium (a search, a screenshot), with fonts that hold every
+# Vietnamese letter.
+packages=(slapd ldap-utils libssl-dev pkg-config gcc libc6-dev python3 python3-venv chromium fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
   installed "$p" || missing+=("$p")
@@ -52,6 +55,7 @@ for tool in /usr/sbin/slapd /usr/sbin/slapadd /usr/bin/ldapsearch /usr/bin/ldapw
   [ -x "$tool" ] || { echo "error: $tool is missing after the install" >&2; exit 1; }
 done
 /usr/sbin/slapd -VV 2>&1 | head -n 1
+command -v chromium >/dev/null 2>&1 || { echo "error: chromium is missing after the install" >&2; exit 1; }
 
 section "Rust toolchain"
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then

@@ -36,6 +36,11 @@ pub struct DesiredMailbox {
     pub former_abbrs: Vec<String>,
     pub unit_code: Option<String>,
     pub status: Status,
+    /// A person listed in the public directory (`public: true`); agency and
+    /// unit mailboxes always are. Not part of the plan or its fingerprint:
+    /// it changes nothing in the live directory.
+    #[serde(skip)]
+    pub public: bool,
     pub lock: Option<Lock>,
     pub quota: u64,
     /// Where it is declared: file and JSON pointer.

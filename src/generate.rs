@@ -986,6 +986,9 @@ struct PersonPlan {
     name: String,
     given: Option<String>,
     title: Option<String>,
+    /// Listed in the public directory: the agency's leaders and the heads
+    /// of its units, those with a title.
+    public: bool,
     unit: Option<String>,
     /// Set only when the derived address was taken.
     address: Option<String>,
@@ -1234,6 +1237,7 @@ fn assign_people(
                     p.aliases.push(alias);
                 }
             }
+            p.public = p.title.is_some();
             a.people.push(p);
         }
     }
@@ -1381,6 +1385,9 @@ fn agency_yaml(a: &AgencyPlan, domain: &str) -> String {
         }
         if let Some(t) = &p.title {
             let _ = writeln!(y, "    title: {}", scalar(t));
+        }
+        if p.public {
+            let _ = writeln!(y, "    public: true");
         }
         if let Some(u) = &p.unit {
             let _ = writeln!(y, "    unit: {}", scalar(u));

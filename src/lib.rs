@@ -22,6 +22,7 @@ pub mod naming;
 pub mod password;
 pub mod plan;
 pub mod propose;
+pub mod publish;
 pub mod reconcile;
 pub mod render;
 pub mod report;

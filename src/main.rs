@@ -646,6 +646,20 @@ enum Command {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    /// Write the public directory (danh bạ điện tử): a searchable page,
+    /// CSV and vCard of the agency and unit mailboxes and the public people.
+    Publish {
+        #[arg(default_value = ".")]
+        root: PathBuf,
+        #[command(flatten)]
+        git: GitArgs,
+        /// The folder to write index.html, danhba.csv and danhba.vcf into
+        /// (made when missing; the files in it are replaced).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+    },
     /// Write a complete, valid repository for Sơn La with synthetic people.
     Generate {
         /// The folder to create (replaced only with --force).
@@ -883,6 +897,12 @@ fn main() -> ExitCode {
                 rt.block_on(cmd_propose(args, &live, &lifecycle, language(lang), today))
             })
         }),
+        Command::Publish {
+            root,
+            git,
+            out,
+            lang,
+        } => cmd_publish(&Repo { root, git }, &out, language(lang), today),
         Command::Generate {
             out,
             people,
@@ -1409,6 +1429,61 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         },
     )
+}
+
+fn cmd_publish(
+    repo: &Repo,
+    out: &Path,
+    lang: Option<Language>,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<ExitCode> {
+    use hopthu::desired::MailboxKind;
+    use hopthu::publish::{self, PublishError};
+    let outcome = match desired_state(repo, lang, today)? {
+        Ok((o, _)) => o,
+        Err(code) => return Ok(code),
+    };
+    if let Err(PublishError::NotAFolder(p)) = publish::check_out(out) {
+        eprintln!(
+            "hopthu: {}",
+            match outcome.lang {
+                Language::Vi => format!(
+                    "--out {} là một tệp, không phải thư mục; không ghi gì.",
+                    p.display()
+                ),
+                Language::En => format!(
+                    "--out {} is a file, not a folder; nothing was written.",
+                    p.display()
+                ),
+            }
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let settings = outcome.settings.as_ref().expect("validated");
+    let listing = publish::Listing::new(&settings.domain, &outcome.desired, today);
+    publish::publish(out, &listing).map_err(|e| anyhow::anyhow!(e))?;
+    let (a, u, p) = (
+        listing.count(MailboxKind::Agency),
+        listing.count(MailboxKind::Unit),
+        listing.count(MailboxKind::Person),
+    );
+    let files = [publish::HTML_FILE, publish::CSV_FILE, publish::VCARD_FILE].join(", ");
+    println!(
+        "{}",
+        match outcome.lang {
+            Language::Vi => format!(
+                "Đã ghi danh bạ vào {}: {} hộp thư ({a} cơ quan, {u} đơn vị, {p} cá nhân); {files}.",
+                out.display(),
+                a + u + p
+            ),
+            Language::En => format!(
+                "Wrote the directory to {}: {} mailboxes ({a} agencies, {u} units, {p} people); {files}.",
+                out.display(),
+                a + u + p
+            ),
+        }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_generate(opts: hopthu::generate::GenerateOptions) -> anyhow::Result<ExitCode> {

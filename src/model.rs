@@ -314,6 +314,11 @@ pub struct Person {
     /// Optional job title (chức vụ), shown in the directory.
     #[schemars(length(max = 200))]
     pub title: Option<String>,
+    /// Listed in the public directory (`hopthu publish`) with name, title,
+    /// agency, unit and address. Without `public: true` a person is not listed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[schemars(extend("default" = false))]
+    pub public: bool,
 }
 
 /// The part of an address before `@`.
