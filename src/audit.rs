@@ -1,10 +1,36 @@
 //! The audit log: one JSON line per action carried out (or refused), appended
 //! and never truncated, so what was done to which mailbox, when and from
 //! which revision can always be told.
+//!
+//! Rotation by month (UTC, from each record's own `time`). The configured
+//! path (`audit.jsonl`) is always the current file. When a record of a new
+//! month is appended while the current file holds records of an earlier
+//! month, the current file first becomes a monthly file beside it, named for
+//! the month of its newest record: `audit.2026-11.jsonl`. A monthly file is
+//! never overwritten: when the month's name is taken by another file, the
+//! next free `audit.2026-11.1.jsonl`, `audit.2026-11.2.jsonl`... is used.
+//!
+//! The move is a hard link to the monthly name (which fails, rather than
+//! replaces, when the name exists), then the removal of the current name.
+//! A crash between the two leaves one file under two names; the next
+//! rotation sees that the monthly name is the same file and only removes
+//! the current name, and `read` counts that file once. Nothing is copied,
+//! so nothing can be half copied. Where hard links are refused (some
+//! network file systems), a rename to a name checked to be free is used.
+//!
+//! Retention: monthly files are kept for ever unless `keep_days` is set;
+//! then a monthly file whose newest record is older than that many days is
+//! removed after a rotation (or by [`AuditLog::prune`]). Fewer than
+//! [`MIN_KEEP_DAYS`] days are refused: the regulation keeps the log at
+//! least six months. The current file is never pruned.
 
+use chrono::{DateTime, Datelike as _, Utc};
 use serde::{Deserialize, Serialize};
-use std::io::Write as _;
-use std::path::PathBuf;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+/// The regulation: the audit log is kept at least six months.
+pub const MIN_KEEP_DAYS: u32 = 180;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -36,7 +62,7 @@ impl AuditRecord {
         revision: Option<&str>,
     ) -> AuditRecord {
         AuditRecord {
-            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            time: String::new(),
             action: action.to_string(),
             key: key.to_string(),
             address: address.to_string(),
@@ -45,17 +71,104 @@ impl AuditRecord {
             error: error.map(str::to_string),
             revision: revision.map(str::to_string),
         }
+        .at(Utc::now())
     }
+
+    /// The same record, made at `time` (for imports and tests).
+    pub fn at(mut self, time: DateTime<Utc>) -> AuditRecord {
+        self.time = time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        self
+    }
+
+    /// The record's time, when it parses.
+    pub fn timestamp(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.time)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// `(year, month)` of the record's time, UTC.
+    fn month(&self) -> Option<Month> {
+        self.timestamp().map(|t| Month(t.year(), t.month()))
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.result == "ok"
+    }
+}
+
+/// A calendar month, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Month(pub i32, pub u32);
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.0, self.1)
+    }
+}
+
+impl Month {
+    fn parse(s: &str) -> Option<Month> {
+        let (y, m) = s.split_once('-')?;
+        if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()))
+        {
+            return None;
+        }
+        let m: u32 = m.parse().ok()?;
+        (1..=12).contains(&m).then_some(Month(y.parse().ok()?, m))
+    }
+}
+
+/// One monthly file of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthlyFile {
+    pub path: PathBuf,
+    pub month: Month,
+    /// 0 for `audit.2026-11.jsonl`, N for `audit.2026-11.N.jsonl`.
+    pub seq: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetentionError {
+    #[error(
+        "the audit log must be kept at least {MIN_KEEP_DAYS} days (six months, by the regulation); {0} is too few"
+    )]
+    TooShort(u32),
+    #[error("cannot prune the audit log: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 #[derive(Debug, Clone)]
 pub struct AuditLog {
+    /// The current file; monthly files are kept beside it.
     pub path: PathBuf,
+    /// Remove monthly files whose newest record is older than this many
+    /// days (at least [`MIN_KEEP_DAYS`]); `None` keeps everything.
+    pub keep_days: Option<u32>,
+}
+
+/// Refuse a retention shorter than the regulation's.
+pub fn check_keep_days(days: u32) -> Result<u32, RetentionError> {
+    if days < MIN_KEEP_DAYS {
+        Err(RetentionError::TooShort(days))
+    } else {
+        Ok(days)
+    }
 }
 
 impl AuditLog {
     pub fn new(path: PathBuf) -> AuditLog {
-        AuditLog { path }
+        AuditLog {
+            path,
+            keep_days: None,
+        }
+    }
+
+    /// The same log, pruned to `days` after each rotation (`None`: keep
+    /// everything). Fewer than [`MIN_KEEP_DAYS`] days are refused.
+    pub fn with_keep_days(mut self, days: Option<u32>) -> Result<AuditLog, RetentionError> {
+        self.keep_days = days.map(check_keep_days).transpose()?;
+        Ok(self)
     }
 
     /// Append one record.
@@ -76,51 +189,349 @@ impl AuditLog {
             .map(drop)
     }
 
-    /// Append records with one write and one sync. A log that cannot be
-    /// written is said loudly on stderr, with the records themselves (the
-    /// actions they describe have already happened), and the error is
-    /// returned so that the run ends in failure.
+    /// Append records with one write and one sync per month they fall in
+    /// (one, nearly always), rotating first when a month begins. A log that
+    /// cannot be written is said loudly on stderr, with the records
+    /// themselves (the actions they describe have already happened), and
+    /// the error is returned so that the run ends in failure. A rotation
+    /// that fails is only warned about: the records still go to the
+    /// current file, and the next append tries again.
     pub fn append_all(&self, records: &[AuditRecord]) -> std::io::Result<()> {
         if records.is_empty() {
             return Ok(());
         }
-        let mut text = String::new();
-        for r in records {
-            if let Ok(line) = serde_json::to_string(r) {
-                text.push_str(&line);
-                text.push('\n');
-            }
-        }
+        let lines: Vec<String> = records
+            .iter()
+            .map(|r| {
+                serde_json::to_string(r)
+                    .map(|l| l + "\n")
+                    .unwrap_or_default()
+            })
+            .collect();
+        let mut rotated = false;
         let result = (|| -> std::io::Result<()> {
             if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)?;
             }
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_data()
+            let mut start = 0;
+            while start < records.len() {
+                let month = records[start].month();
+                let end = start
+                    + records[start..]
+                        .iter()
+                        .take_while(|r| r.month() == month)
+                        .count();
+                if let Some(m) = month {
+                    match self.rotate_before(m) {
+                        Ok(r) => rotated |= r,
+                        Err(e) => eprintln!(
+                            "warning: cannot rotate the audit log {}: {e}; the records stay in it",
+                            self.path.display()
+                        ),
+                    }
+                }
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.path)?;
+                f.write_all(lines[start..end].concat().as_bytes())?;
+                f.sync_data()?;
+                start = end;
+            }
+            Ok(())
         })();
         if let Err(e) = &result {
             eprintln!(
-                "error: cannot append to the audit log {}: {e}\n{text}",
-                self.path.display()
+                "error: cannot append to the audit log {}: {e}\n{}",
+                self.path.display(),
+                lines.concat()
             );
+        }
+        if rotated && let Some(days) = self.keep_days {
+            let now = records
+                .iter()
+                .filter_map(AuditRecord::timestamp)
+                .max()
+                .unwrap_or_else(Utc::now);
+            if let Err(e) = self.prune(now, days) {
+                eprintln!("warning: {e}");
+            }
         }
         result
     }
 
-    /// Every record, oldest first (lines that do not parse are skipped).
-    pub fn read(&self) -> std::io::Result<Vec<AuditRecord>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
+    /// Before a record of `month` is appended: when the current file holds
+    /// records of an earlier month, move it to its monthly name. Whether it
+    /// moved.
+    fn rotate_before(&self, month: Month) -> std::io::Result<bool> {
+        match oldest_month(&self.path)? {
+            Some(oldest) if oldest < month => {}
+            _ => return Ok(false),
+        }
+        let text = std::fs::read_to_string(&self.path)?;
+        let newest = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<AuditRecord>(l).ok())
+            .filter_map(|r| r.month())
+            .max()
+            .unwrap_or(month);
+        self.move_to_monthly(newest)?;
+        Ok(true)
+    }
+
+    /// Hard-link the current file to the first free monthly name, then
+    /// remove the current name. See the module's comment for crashes.
+    fn move_to_monthly(&self, month: Month) -> std::io::Result<()> {
+        let current = std::fs::metadata(&self.path)?;
+        for seq in 0..10_000 {
+            let target = self.monthly_path(month, seq);
+            match std::fs::hard_link(&self.path, &target) {
+                Ok(()) => sync_dir(&self.path),
+                // An earlier rotation that stopped after its link.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if !same_file(&target, &current) {
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    // No hard links here: rename, to a name seen free.
+                    if std::fs::symlink_metadata(&target).is_ok() {
+                        if !same_file(&target, &current) {
+                            continue;
+                        }
+                    } else {
+                        std::fs::rename(&self.path, &target).map_err(|r| {
+                            std::io::Error::new(r.kind(), format!("{e}; then rename: {r}"))
+                        })?;
+                        sync_dir(&self.path);
+                        return Ok(());
+                    }
+                }
+            }
+            std::fs::remove_file(&self.path)?;
+            sync_dir(&self.path);
+            return Ok(());
+        }
+        Err(std::io::Error::other(format!(
+            "no free monthly name for {month} beside {}",
+            self.path.display()
+        )))
+    }
+
+    /// `audit.2026-11.jsonl` (seq 0) or `audit.2026-11.<seq>.jsonl`.
+    pub fn monthly_path(&self, month: Month, seq: u32) -> PathBuf {
+        let (stem, ext) = self.stem_ext();
+        let name = if seq == 0 {
+            format!("{stem}.{month}{ext}")
+        } else {
+            format!("{stem}.{month}.{seq}{ext}")
+        };
+        self.path.with_file_name(name)
+    }
+
+    /// The file name split at its last dot: (`audit`, `.jsonl`).
+    fn stem_ext(&self) -> (String, String) {
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match name.rfind('.') {
+            Some(i) if i > 0 => (name[..i].to_string(), name[i..].to_string()),
+            _ => (name, String::new()),
+        }
+    }
+
+    /// The monthly files beside the current one, oldest month first.
+    pub fn monthly_files(&self) -> std::io::Result<Vec<MonthlyFile>> {
+        let dir = match self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(d) => d.to_path_buf(),
+            None => PathBuf::from("."),
+        };
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        Ok(text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect())
+        let (stem, ext) = self.stem_ext();
+        let prefix = format!("{stem}.");
+        let mut out = Vec::new();
+        for e in entries {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(middle) = name
+                .strip_prefix(&prefix)
+                .and_then(|r| r.strip_suffix(ext.as_str()))
+            else {
+                continue;
+            };
+            let (month, seq) = match middle.split_once('.') {
+                None => (Month::parse(middle), Some(0)),
+                Some((m, n)) => (
+                    Month::parse(m),
+                    n.parse::<u32>()
+                        .ok()
+                        .filter(|s| *s > 0 && !n.starts_with('0')),
+                ),
+            };
+            if let (Some(month), Some(seq)) = (month, seq) {
+                out.push(MonthlyFile {
+                    path: dir.join(&name),
+                    month,
+                    seq,
+                });
+            }
+        }
+        out.sort_by_key(|f| (f.month, f.seq));
+        Ok(out)
+    }
+
+    /// Every record of the monthly files and the current one, in time
+    /// order (records of one time in the order they were written; lines
+    /// that do not parse are skipped). A file under two names (a rotation
+    /// stopped half way) is read once.
+    pub fn read(&self) -> std::io::Result<Vec<AuditRecord>> {
+        // The current file first: if a rotation links it to a monthly name
+        // meanwhile, that name is recognised as the same file below.
+        let mut seen = Vec::new();
+        let current = match std::fs::File::open(&self.path) {
+            Ok(mut f) => {
+                if let Ok(m) = f.metadata() {
+                    seen.push(file_id(&m));
+                }
+                let mut t = String::new();
+                f.read_to_string(&mut t)?;
+                t
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        let mut records = Vec::new();
+        for f in self.monthly_files()? {
+            let text = match std::fs::File::open(&f.path) {
+                Ok(mut file) => {
+                    let id = file.metadata().map(|m| file_id(&m)).ok();
+                    if id.is_some_and(|id| seen.contains(&id)) {
+                        continue;
+                    }
+                    seen.extend(id);
+                    let mut t = String::new();
+                    file.read_to_string(&mut t)?;
+                    t
+                }
+                // Pruned meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            records.extend(parse_lines(&text));
+        }
+        records.extend(parse_lines(&current));
+        // A stable sort: files are read oldest first, lines in order.
+        records.sort_by_cached_key(|r| r.timestamp());
+        Ok(records)
+    }
+
+    /// Remove the monthly files whose newest record is older than
+    /// `keep_days` days before `now`; the files removed. Fewer than
+    /// [`MIN_KEEP_DAYS`] days are refused. A file with no record whose time
+    /// can be read is kept: its age cannot be told.
+    pub fn prune(
+        &self,
+        now: DateTime<Utc>,
+        keep_days: u32,
+    ) -> Result<Vec<PathBuf>, RetentionError> {
+        check_keep_days(keep_days)?;
+        let limit = now - chrono::Duration::days(i64::from(keep_days));
+        let current = std::fs::metadata(&self.path).ok();
+        let mut removed = Vec::new();
+        for f in self.monthly_files()? {
+            // The current file under a second name is not an old month.
+            if current.as_ref().is_some_and(|c| same_file(&f.path, c)) {
+                continue;
+            }
+            let text = match std::fs::read_to_string(&f.path) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let newest = parse_lines(&text).filter_map(|r| r.timestamp()).max();
+            if newest.is_some_and(|t| t < limit) {
+                std::fs::remove_file(&f.path)?;
+                removed.push(f.path);
+            }
+        }
+        if !removed.is_empty() {
+            sync_dir(&self.path);
+        }
+        Ok(removed)
+    }
+}
+
+fn parse_lines(text: &str) -> impl Iterator<Item = AuditRecord> + '_ {
+    text.lines().filter_map(|l| serde_json::from_str(l).ok())
+}
+
+/// The month of the first record in the file that has a readable time.
+fn oldest_month(path: &Path) -> std::io::Result<Option<Month>> {
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    use std::io::BufRead as _;
+    for line in std::io::BufReader::new(f).lines() {
+        if let Some(m) = serde_json::from_str::<AuditRecord>(&line?)
+            .ok()
+            .and_then(|r| r.month())
+        {
+            return Ok(Some(m));
+        }
+    }
+    Ok(None)
+}
+
+fn file_id(m: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt as _;
+    (m.dev(), m.ino())
+}
+
+fn same_file(path: &Path, other: &std::fs::Metadata) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| file_id(&m) == file_id(other))
+}
+
+/// Make a link, rename or removal in the log's folder durable.
+fn sync_dir(path: &Path) {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monthly_names_parse_back() {
+        let log = AuditLog::new(PathBuf::from("/x/audit.jsonl"));
+        assert_eq!(
+            log.monthly_path(Month(2026, 11), 0),
+            PathBuf::from("/x/audit.2026-11.jsonl")
+        );
+        assert_eq!(
+            log.monthly_path(Month(2026, 11), 2),
+            PathBuf::from("/x/audit.2026-11.2.jsonl")
+        );
+        let bare = AuditLog::new(PathBuf::from("audit"));
+        assert_eq!(
+            bare.monthly_path(Month(2027, 1), 0),
+            PathBuf::from("audit.2027-01")
+        );
+        assert_eq!(Month::parse("2026-13"), None);
+        assert_eq!(Month::parse("2026-1"), None);
+        assert_eq!(Month::parse("2026-01"), Some(Month(2026, 1)));
     }
 }

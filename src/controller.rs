@@ -201,6 +201,7 @@ pub async fn run_config(obj: &MailDirectory, ctx: &Context) -> Result<RunConfig,
         base_dn: spec.directory.base_dn.clone(),
         credentials_out: state_dir.join("credentials.tsv"),
         state_dir,
+        audit_keep_days: None,
         listen: None,
         webhook_secret: None,
         drift_policy: match spec.drift_policy {

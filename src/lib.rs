@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod audit_query;
 pub mod backup;
 pub mod controller;
 pub mod crd;
@@ -23,6 +24,8 @@ pub mod password;
 pub mod plan;
 pub mod propose;
 pub mod publish;
+pub mod policy_check;
+pub mod province_report;
 pub mod reconcile;
 pub mod render;
 pub mod report;

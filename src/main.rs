@@ -247,6 +247,10 @@ struct RunArgs {
     /// Initial passwords of new mailboxes (default STATE_DIR/credentials.tsv).
     #[arg(long)]
     credentials_out: Option<PathBuf>,
+    /// Remove monthly audit log files older than this many days (at least
+    /// 180); all are kept by default.
+    #[arg(long)]
+    audit_keep_days: Option<u32>,
     /// Serve /healthz, /readyz, /metrics, /status and POST /hooks/git here.
     #[arg(long)]
     listen: Option<String>,
@@ -349,6 +353,11 @@ fn run_config(
             logins: a.logins.or(file_propose.logins),
         }),
     };
+    let audit_keep_days = a
+        .audit_keep_days
+        .or(f.audit_keep_days)
+        .map(hopthu::audit::check_keep_days)
+        .transpose()?;
     Ok(hopthu::run::RunConfig {
         source: hopthu::git::GitSource {
             url,
@@ -381,6 +390,7 @@ fn run_config(
             .or(f.credentials_file)
             .unwrap_or_else(|| state_dir.join("credentials.tsv")),
         state_dir,
+        audit_keep_days,
         listen,
         webhook_secret: webhook_secret.map(hopthu::git::Secret::new),
         drift_policy: match a.drift_policy {
@@ -400,6 +410,44 @@ fn run_config(
         approve: None,
         propose,
     })
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Markdown,
+    Csv,
+    Html,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    Human,
+    Json,
+}
+
+/// The actions the audit log records.
+#[derive(Clone, Copy, ValueEnum)]
+enum AuditAction {
+    Create,
+    Rename,
+    Update,
+    Lock,
+    Unlock,
+    Delete,
+    Adopt,
+    Setup,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AuditResult {
+    Ok,
+    Failed,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -510,6 +558,10 @@ enum Command {
         /// Folder for the audit log and the backups of deleted entries.
         #[arg(long, default_value = ".hopthu")]
         state_dir: PathBuf,
+        /// Remove monthly audit log files older than this many days (at
+        /// least 180); all are kept by default.
+        #[arg(long)]
+        audit_keep_days: Option<u32>,
         #[arg(long, value_enum)]
         lang: Option<Lang>,
         #[arg(long, value_enum, default_value = "auto")]
@@ -528,6 +580,10 @@ enum Command {
         /// Folder of the audit log.
         #[arg(long, default_value = ".hopthu")]
         state_dir: PathBuf,
+        /// Remove monthly audit log files older than this many days (at
+        /// least 180); all are kept by default.
+        #[arg(long)]
+        audit_keep_days: Option<u32>,
         #[arg(long, value_enum)]
         lang: Option<Lang>,
     },
@@ -627,6 +683,88 @@ enum Command {
         #[arg(long, env = "POD_NAME")]
         identity: Option<String>,
     },
+    /// Query the audit log: every monthly file and the current one.
+    Log {
+        /// The audit log (default: STATE_DIR/audit.jsonl, where apply and run write it).
+        #[arg(long)]
+        audit_log: Option<PathBuf>,
+        #[arg(long, default_value = ".hopthu")]
+        state_dir: PathBuf,
+        /// An address, or the former address of a rename (case does not
+        /// matter; a local part alone matches it at any domain).
+        #[arg(long)]
+        address: Option<String>,
+        /// An agency's code or abbreviation.
+        #[arg(long)]
+        agency: Option<String>,
+        /// The repository: matches an agency's people by their key and its
+        /// abbreviation (current or former) to its code.
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// The first day (YYYY-MM-DD, UTC), included.
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// The last day (YYYY-MM-DD, UTC), included.
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+        /// Only these actions (repeat the flag, or separate with commas).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        action: Vec<AuditAction>,
+        #[arg(long, value_enum)]
+        result: Option<AuditResult>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: LogFormat,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+        /// First remove the monthly files whose newest record is older than
+        /// --keep-days days (at least 180).
+        #[arg(long, requires = "keep_days")]
+        prune: bool,
+        #[arg(long, requires = "prune")]
+        keep_days: Option<u32>,
+    },
+    /// The province's report: mailboxes by status per agency, changes in a
+    /// period, open proposals; markdown, CSV or one HTML page.
+    Report {
+        #[arg(default_value = ".")]
+        root: PathBuf,
+        /// The audit log (default: STATE_DIR/audit.jsonl).
+        #[arg(long)]
+        audit_log: Option<PathBuf>,
+        #[arg(long, default_value = ".hopthu")]
+        state_dir: PathBuf,
+        /// The first day of the period (default: the first of this month).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// The last day of the period, included (default: today).
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: ReportFormat,
+        /// Write the report to this file instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+    },
+    /// Compare the live directory's password policy with hopthu.yaml.
+    /// Exit 0 when it matches, 1 on a mismatch, 2 when it cannot be read.
+    CheckDirectory {
+        #[arg(default_value = ".")]
+        root: PathBuf,
+        #[command(flatten)]
+        git: GitArgs,
+        #[command(flatten)]
+        live: LiveArgs,
+        /// The policy entry that applies to mailboxes (default:
+        /// cn=default,ou=policies,BASE, else the only pwdPolicy entry).
+        #[arg(long)]
+        policy_dn: Option<String>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: CheckFormat,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+    },
     /// Print the MailDirectory CustomResourceDefinition (YAML).
     Crd,
     /// Approve held deletions for `hopthu run`: it releases exactly those
@@ -715,6 +853,80 @@ fn main() -> ExitCode {
                 Ok(code) => Ok(ExitCode::from(code)),
                 Err(e) => Err(anyhow::anyhow!(e)),
             }
+        }),
+        Command::Log {
+            audit_log: path,
+            state_dir,
+            address,
+            agency,
+            root,
+            since,
+            until,
+            action,
+            result,
+            format,
+            lang,
+            prune,
+            keep_days,
+        } => audit_log(&state_dir, path, None).and_then(|log| {
+            cmd_log(LogArgs {
+                log,
+                filter: hopthu::audit_query::Filter {
+                    address,
+                    agency,
+                    since,
+                    until,
+                    actions: action.iter().map(|a| action_name(*a).to_string()).collect(),
+                    result: result.map(|r| match r {
+                        AuditResult::Ok => "ok".to_string(),
+                        AuditResult::Failed => "failed".to_string(),
+                    }),
+                },
+                root,
+                format,
+                lang: language(lang),
+                prune: if prune { keep_days } else { None },
+                today,
+                now: clock(cli.today),
+            })
+        }),
+        Command::Report {
+            root,
+            audit_log: path,
+            state_dir,
+            since,
+            until,
+            format,
+            out,
+            lang,
+        } => audit_log(&state_dir, path, None).and_then(|log| {
+            cmd_report(ReportArgs {
+                root,
+                log,
+                since,
+                until,
+                format,
+                out,
+                lang: language(lang),
+                today,
+            })
+        }),
+        Command::CheckDirectory {
+            root,
+            git,
+            live,
+            policy_dn,
+            format,
+            lang,
+        } => runtime().and_then(|rt| {
+            rt.block_on(cmd_check_directory(
+                &Repo { root, git },
+                &live,
+                policy_dn.as_deref(),
+                format,
+                language(lang),
+                today,
+            ))
         }),
         Command::Crd => {
             print!("{}", hopthu::crd::crd_yaml());
@@ -810,6 +1022,7 @@ fn main() -> ExitCode {
             credentials_out,
             approve_deletes,
             state_dir,
+            audit_keep_days,
             lang,
             color,
         } => runtime().and_then(|rt| {
@@ -821,6 +1034,7 @@ fn main() -> ExitCode {
                 credentials_out,
                 approve_deletes,
                 state_dir,
+                audit_keep_days,
                 lang: language(lang),
                 color: use_color(color),
                 today,
@@ -831,13 +1045,14 @@ fn main() -> ExitCode {
             live,
             yes,
             state_dir,
+            audit_keep_days,
             lang,
         } => runtime().and_then(|rt| {
             rt.block_on(cmd_adopt(
                 &root,
                 &live,
                 yes,
-                &state_dir,
+                audit_log(&state_dir, None, audit_keep_days)?,
                 language(lang),
                 today,
             ))
@@ -924,6 +1139,232 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The audit log: PATH when given, else STATE_DIR/audit.jsonl (where
+/// apply, adopt and run write it), with its retention checked.
+fn audit_log(
+    state_dir: &Path,
+    path: Option<PathBuf>,
+    keep_days: Option<u32>,
+) -> anyhow::Result<hopthu::audit::AuditLog> {
+    let path = path.unwrap_or_else(|| state_dir.join("audit.jsonl"));
+    Ok(hopthu::audit::AuditLog::new(path).with_keep_days(keep_days)?)
+}
+
+/// Now, or the start (UTC) of the day --today names.
+fn clock(today: Option<chrono::NaiveDate>) -> chrono::DateTime<chrono::Utc> {
+    today
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        .unwrap_or_else(chrono::Utc::now)
+}
+
+fn action_name(a: AuditAction) -> &'static str {
+    match a {
+        AuditAction::Create => "create",
+        AuditAction::Rename => "rename",
+        AuditAction::Update => "update",
+        AuditAction::Lock => "lock",
+        AuditAction::Unlock => "unlock",
+        AuditAction::Delete => "delete",
+        AuditAction::Adopt => "adopt",
+        AuditAction::Setup => "setup",
+    }
+}
+
+struct LogArgs {
+    log: hopthu::audit::AuditLog,
+    filter: hopthu::audit_query::Filter,
+    root: Option<PathBuf>,
+    format: LogFormat,
+    lang: Option<Language>,
+    prune: Option<u32>,
+    today: chrono::NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+fn cmd_log(a: LogArgs) -> anyhow::Result<ExitCode> {
+    if let (Some(s), Some(u)) = (a.filter.since, a.filter.until)
+        && s > u
+    {
+        anyhow::bail!("--since {s} is after --until {u}");
+    }
+    let mut lang = a.lang.unwrap_or_default();
+    let index = match &a.root {
+        Some(root) => {
+            let outcome = load(root, a.lang, a.today)?;
+            lang = outcome.lang;
+            if !outcome.is_valid() {
+                eprintln!(
+                    "{}",
+                    match lang {
+                        Language::Vi => format!(
+                            "cảnh báo: kho {} có {} lỗi (chạy `hopthu validate`); cơ quan của những hộp thư trong phần bị lỗi có thể không nhận ra được",
+                            root.display(),
+                            outcome.errors()
+                        ),
+                        Language::En => format!(
+                            "warning: the repository {} has {} error(s) (run `hopthu validate`); the agency of mailboxes in the parts with errors may not be told",
+                            root.display(),
+                            outcome.errors()
+                        ),
+                    }
+                );
+            }
+            Some(hopthu::audit_query::AgencyIndex::new(&outcome.desired))
+        }
+        None => None,
+    };
+    if let Some(days) = a.prune {
+        let removed = a.log.prune(a.now, days)?;
+        for p in &removed {
+            eprintln!(
+                "{} {}",
+                match lang {
+                    Language::Vi => "đã xóa",
+                    Language::En => "removed",
+                },
+                p.display()
+            );
+        }
+    }
+    let matcher = a.filter.matcher(index.as_ref());
+    if let (Some(agency), Some(root)) = (&a.filter.agency, &a.root)
+        && !matcher.agency_known()
+    {
+        eprintln!(
+            "{}",
+            match lang {
+                Language::Vi => format!(
+                    "cảnh báo: kho {} không có cơ quan {agency}; so khớp theo mã và tên viết tắt trong bản ghi",
+                    root.display()
+                ),
+                Language::En => format!(
+                    "warning: the repository {} has no agency {agency}; matching the codes and abbreviations in the records",
+                    root.display()
+                ),
+            }
+        );
+    }
+    let records = a
+        .log
+        .read()
+        .map_err(|e| anyhow::anyhow!("cannot read the audit log {}: {e}", a.log.path.display()))?;
+    let shown: Vec<hopthu::audit::AuditRecord> =
+        records.into_iter().filter(|r| matcher.matches(r)).collect();
+    match a.format {
+        LogFormat::Json => println!("{}", serde_json::to_string_pretty(&shown)?),
+        LogFormat::Table => print!("{}", hopthu::audit_query::render_table(&shown, lang)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct ReportArgs {
+    root: PathBuf,
+    log: hopthu::audit::AuditLog,
+    since: Option<chrono::NaiveDate>,
+    until: Option<chrono::NaiveDate>,
+    format: ReportFormat,
+    out: Option<PathBuf>,
+    lang: Option<Language>,
+    today: chrono::NaiveDate,
+}
+
+fn cmd_report(a: ReportArgs) -> anyhow::Result<ExitCode> {
+    use chrono::Datelike as _;
+    let until = a.until.unwrap_or(a.today);
+    let since = a
+        .since
+        .unwrap_or_else(|| until.with_day(1).expect("every month has a first day"));
+    if since > until {
+        anyhow::bail!("--since {since} is after --until {until}");
+    }
+    let repo = Repo {
+        root: a.root.clone(),
+        git: GitArgs::default(),
+    };
+    let outcome = match desired_state(&repo, a.lang, a.today)? {
+        Ok((o, _)) => o,
+        Err(code) => return Ok(code),
+    };
+    let settings = outcome.settings.as_ref().expect("validated");
+    let records = a
+        .log
+        .read()
+        .map_err(|e| anyhow::anyhow!("cannot read the audit log {}: {e}", a.log.path.display()))?;
+    let proposals = hopthu::province_report::open_proposals(&a.root, outcome.lang);
+    let report = hopthu::province_report::build(
+        &settings.domain,
+        &outcome.desired,
+        &records,
+        since,
+        until,
+        proposals,
+        outcome.lang,
+    );
+    let text = match a.format {
+        ReportFormat::Markdown => report.markdown(),
+        ReportFormat::Csv => report.csv(),
+        ReportFormat::Html => report.html(),
+    };
+    match &a.out {
+        Some(path) => hopthu::fsutil::write_atomic(path, text.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write the report {}: {e}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn cmd_check_directory(
+    repo: &Repo,
+    live: &LiveArgs,
+    policy_dn: Option<&str>,
+    format: CheckFormat,
+    lang: Option<Language>,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<ExitCode> {
+    let (outcome, _) = load_repo(repo, lang, today)?;
+    let lang = outcome.lang;
+    let Some(settings) = outcome.settings.as_ref() else {
+        for d in outcome.diagnostics.iter().filter(|d| d.is_error()) {
+            eprintln!("{}", diagnostics::render_human(d, false, lang));
+        }
+        eprintln!("{}", summary_line(&outcome));
+        return Ok(ExitCode::from(2));
+    };
+    let base = live.base_dn.clone().unwrap_or_else(|| settings.base_dn());
+    let layout = settings.directory.layout;
+    let mut dir = match hopthu::live::Directory::connect(&connect_options(live)?).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("hopthu: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let found = hopthu::policy_check::find_policy(&mut dir, &base, policy_dn, layout).await;
+    let _ = dir.close().await;
+    let entry = match found {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("hopthu: {}", e.text(lang));
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let result = hopthu::policy_check::compare(&entry, &settings.policy.password, layout, lang);
+    match format {
+        CheckFormat::Human => print!("{}", hopthu::policy_check::render_human(&result, lang)),
+        CheckFormat::Json => {
+            let mut v = serde_json::to_value(&result)?;
+            v["mismatches"] = result.mismatches().into();
+            v["warnings"] = result.warnings().into();
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+    }
+    Ok(if result.mismatches() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn language(lang: Option<Lang>) -> Option<Language> {
@@ -1296,12 +1737,14 @@ struct ApplyArgs {
     credentials_out: Option<PathBuf>,
     approve_deletes: Option<String>,
     state_dir: PathBuf,
+    audit_keep_days: Option<u32>,
     lang: Option<Language>,
     color: bool,
     today: chrono::NaiveDate,
 }
 
 async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
+    let audit = audit_log(&a.state_dir, None, a.audit_keep_days)?;
     let (outcome, revision) = match desired_state(&a.repo, a.lang, a.today)? {
         Ok(x) => x,
         Err(code) => return Ok(code),
@@ -1406,7 +1849,7 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     let opts = hopthu::apply::Options {
         credentials_out: a.credentials_out.clone(),
         backup_dir: a.state_dir.join("backups"),
-        audit: hopthu::audit::AuditLog::new(a.state_dir.join("audit.jsonl")),
+        audit,
         approve_deletes: a.approve_deletes.clone(),
         revision,
         password_policy: settings.policy.password.clone(),
@@ -1496,7 +1939,7 @@ async fn cmd_adopt(
     root: &Path,
     live: &LiveArgs,
     yes: bool,
-    state_dir: &Path,
+    audit: hopthu::audit::AuditLog,
     lang: Option<Language>,
     today: chrono::NaiveDate,
 ) -> anyhow::Result<ExitCode> {
@@ -1516,7 +1959,6 @@ async fn cmd_adopt(
         today,
         hold_all_deletes: false,
     };
-    let audit = hopthu::audit::AuditLog::new(state_dir.join("audit.jsonl"));
     if yes {
         audit.check_writable().map_err(|e| {
             anyhow::anyhow!(

@@ -58,6 +58,9 @@ pub struct RunConfig {
     pub base_dn: Option<String>,
     /// `state.json`, `audit.jsonl`, `backups/`, `reports/`, `approvals`.
     pub state_dir: PathBuf,
+    /// Remove monthly audit files older than this many days (at least
+    /// 180); none keeps them all.
+    pub audit_keep_days: Option<u32>,
     /// Initial passwords of new mailboxes (mode 0600).
     pub credentials_out: PathBuf,
     /// Where `/healthz`, `/readyz`, `/metrics`, `/status` and
@@ -98,6 +101,17 @@ pub struct ProposeSchedule {
     /// A login export (`address,last_login`) instead of the directory's
     /// login attribute; read afresh each time.
     pub logins: Option<PathBuf>,
+}
+
+impl RunConfig {
+    /// The audit log in the state folder, with its retention.
+    pub fn audit_log(&self) -> AuditLog {
+        let log = AuditLog::new(self.state_dir.join("audit.jsonl"));
+        AuditLog {
+            keep_days: self.audit_keep_days,
+            ..log
+        }
+    }
 }
 
 /// Settings of hopthu.yaml a deployment overrides.
@@ -495,14 +509,12 @@ impl Runner {
         let signers = load_signers(&cfg)?;
         std::fs::create_dir_all(&cfg.state_dir)
             .map_err(|e| format!("cannot create {}: {e}", cfg.state_dir.display()))?;
-        AuditLog::new(cfg.state_dir.join("audit.jsonl"))
-            .check_writable()
-            .map_err(|e| {
-                format!(
-                    "cannot write the audit log in {}: {e}",
-                    cfg.state_dir.display()
-                )
-            })?;
+        cfg.audit_log().check_writable().map_err(|e| {
+            format!(
+                "cannot write the audit log in {}: {e}",
+                cfg.state_dir.display()
+            )
+        })?;
         let state = State::load(&cfg.state_dir)?;
         if let Some(t) = state.last_applied_commit_time {
             shared.metrics.set_last_applied_commit_time(t);
@@ -805,7 +817,7 @@ impl Runner {
             let opts = apply::Options {
                 credentials_out: Some(self.cfg.credentials_out.clone()),
                 backup_dir: self.cfg.state_dir.join("backups"),
-                audit: AuditLog::new(self.cfg.state_dir.join("audit.jsonl")),
+                audit: self.cfg.audit_log(),
                 approve_deletes: approved.clone(),
                 revision: Some(commit.id.clone()),
                 password_policy: settings.policy.password.clone(),
@@ -1500,6 +1512,8 @@ pub struct RunFile {
     #[serde(default)]
     pub live: LiveFile,
     pub state_dir: Option<PathBuf>,
+    /// Remove monthly audit files older than this many days (at least 180).
+    pub audit_keep_days: Option<u32>,
     pub credentials_file: Option<PathBuf>,
     pub listen: Option<String>,
     pub webhook_secret_file: Option<PathBuf>,
