@@ -470,6 +470,12 @@ struct LifecycleArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum LayoutChoice {
+    Standard,
+    Iredmail,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum AuditFormat {
     Human,
     Markdown,
@@ -649,6 +655,32 @@ enum Command {
         /// Print the result as JSON instead of the summary.
         #[arg(long)]
         json: bool,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+    },
+    /// Draft a desired-state repository from an existing mail directory
+    /// (agencies, units and people from the addresses; addresses the rules
+    /// would not give kept as legacy), then, with --adopt, take the entries
+    /// over so that the first plan is empty.
+    Import {
+        #[command(flatten)]
+        live: LiveArgs,
+        /// The folder to write the repository into (new or empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// The mail domain: only its addresses are imported.
+        #[arg(long)]
+        domain: String,
+        /// The directory's layout.
+        #[arg(long, value_enum, default_value = "standard")]
+        layout: LayoutChoice,
+        /// Adopt the entries once the repository is written, and bring
+        /// hopthu's attributes and names in line (audited).
+        #[arg(long)]
+        adopt: bool,
+        /// Folder of the audit log and backups (for --adopt).
+        #[arg(long, default_value = ".hopthu")]
+        state_dir: PathBuf,
         #[arg(long, value_enum)]
         lang: Option<Lang>,
     },
@@ -1056,6 +1088,29 @@ fn main() -> ExitCode {
                 language(lang),
                 today,
             ))
+        }),
+        Command::Import {
+            live,
+            out,
+            domain,
+            layout,
+            adopt,
+            state_dir,
+            lang,
+        } => runtime().and_then(|rt| {
+            rt.block_on(cmd_import(ImportArgs {
+                live: &live,
+                out: &out,
+                domain: &domain,
+                layout: match layout {
+                    LayoutChoice::Standard => hopthu::layout::LayoutName::Standard,
+                    LayoutChoice::Iredmail => hopthu::layout::LayoutName::Iredmail,
+                },
+                adopt,
+                state_dir: &state_dir,
+                lang: language(lang).unwrap_or_default(),
+                today,
+            }))
         }),
         Command::Audit {
             root,
@@ -2223,5 +2278,331 @@ async fn cmd_propose(
             }
         ),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct ImportArgs<'a> {
+    live: &'a LiveArgs,
+    out: &'a Path,
+    domain: &'a str,
+    layout: hopthu::layout::LayoutName,
+    adopt: bool,
+    state_dir: &'a Path,
+    lang: Language,
+    today: chrono::NaiveDate,
+}
+
+async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
+    use hopthu::import;
+    let vi = a.lang == Language::Vi;
+    let say = |vi_text: String, en_text: String| {
+        eprintln!("hopthu: {}", if vi { vi_text } else { en_text });
+    };
+    // The folder first: nothing is read from the server for a run that
+    // could not write its result.
+    if let Ok(mut d) = std::fs::read_dir(a.out)
+        && d.next().is_some()
+    {
+        anyhow::bail!(
+            "{}",
+            if vi {
+                format!(
+                    "thư mục {} đã có nội dung: hãy chọn một thư mục mới hoặc rỗng; không ghi gì",
+                    a.out.display()
+                )
+            } else {
+                format!(
+                    "{} is not empty: choose a new or empty folder; nothing was written",
+                    a.out.display()
+                )
+            }
+        );
+    }
+    if a.out.is_file() {
+        anyhow::bail!("{} is a file: --out takes a folder", a.out.display());
+    }
+    let domain = a.domain.trim().to_ascii_lowercase();
+    let settings = hopthu::model::Settings {
+        api_version: "hopthu/v1".into(),
+        domain: domain.clone(),
+        language: a.lang,
+        policy: Default::default(),
+        directory: hopthu::model::DirectorySettings {
+            layout: a.layout,
+            base_dn: a.live.base_dn.clone(),
+            last_login: None,
+        },
+    };
+    let target =
+        hopthu::reconcile::Target::new(&settings, connect_options(a.live)?, a.live.base_dn.clone());
+    let start = std::time::Instant::now();
+    say(
+        format!(
+            "đang đọc {} ({})",
+            hopthu::git::redact_url(&a.live.live),
+            target.base_dn
+        ),
+        format!(
+            "reading {} ({})",
+            hopthu::git::redact_url(&a.live.live),
+            target.base_dn
+        ),
+    );
+    let mut dir = hopthu::live::Directory::connect(&target.connect).await?;
+    let live = hopthu::reconcile::read_live(&mut dir, &target).await?;
+    dir.close().await?;
+    if !live.base_exists {
+        anyhow::bail!(
+            "the base DN {} does not exist in the live directory; nothing was written",
+            target.base_dn
+        );
+    }
+    say(
+        format!(
+            "đã đọc {} mục trong {:.1} s; đang lập kho",
+            live.entries.len(),
+            start.elapsed().as_secs_f64()
+        ),
+        format!(
+            "read {} entries in {:.1} s; drafting the repository",
+            live.entries.len(),
+            start.elapsed().as_secs_f64()
+        ),
+    );
+    let mut draft = import::draft(
+        &live.entries,
+        &import::ImportOptions {
+            domain: &domain,
+            layout: a.layout,
+            base_dn: a.live.base_dn.as_deref(),
+            language: a.lang,
+            today: a.today,
+        },
+    );
+    let validators = schema::Validators::new();
+    let today = a.today;
+    let check = |set: &FileSet| {
+        validate::validate(
+            set,
+            &validators,
+            &Options {
+                lang: Some(a.lang),
+                today,
+            },
+        )
+    };
+    let outcome = import::settle(&mut draft, &check);
+    if !outcome.is_valid() {
+        for d in outcome.diagnostics.iter().filter(|d| d.is_error()) {
+            eprintln!("{}", diagnostics::render_human(d, false, outcome.lang));
+        }
+        anyhow::bail!("the drafted repository does not validate; nothing was written");
+    }
+    // Written whole or not at all: into a sibling folder, then renamed.
+    let parent = a
+        .out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let tmp = parent.join(format!(".hopthu-import-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let written = (|| -> std::io::Result<()> {
+        for (path, text) in &draft.files {
+            let p = tmp.join(path);
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::write(&p, text)?;
+        }
+        std::fs::create_dir_all(tmp.join("schema"))?;
+        for (name, text) in schema::files() {
+            std::fs::write(tmp.join("schema").join(name), text)?;
+        }
+        if a.out.exists() {
+            std::fs::remove_dir(a.out)?;
+        }
+        std::fs::rename(&tmp, a.out)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        anyhow::bail!(
+            "cannot write the repository into {}: {e}; nothing was written",
+            a.out.display()
+        );
+    }
+    println!(
+        "{}",
+        if vi {
+            format!(
+                "Đã lập kho {}: {} cơ quan, {} đơn vị, {} người; {} địa chỉ cũ đánh dấu legacy; {} mục không nhập.",
+                a.out.display(),
+                draft.agencies,
+                draft.units,
+                draft.people,
+                draft.legacy,
+                draft.skipped.len()
+            )
+        } else {
+            format!(
+                "Wrote {}: {} agencies, {} units, {} people; {} legacy addresses; {} entries left out.",
+                a.out.display(),
+                draft.agencies,
+                draft.units,
+                draft.people,
+                draft.legacy,
+                draft.skipped.len()
+            )
+        }
+    );
+    for s in &draft.skipped {
+        println!(
+            "  ✗ {} {}: {}",
+            s.address.as_deref().unwrap_or("-"),
+            s.dn,
+            s.reason
+        );
+    }
+    if !a.adopt {
+        println!(
+            "{}",
+            if vi {
+                format!(
+                    "Bước tiếp: hopthu import … --adopt, hoặc hopthu adopt {} --live … --yes",
+                    a.out.display()
+                )
+            } else {
+                format!(
+                    "Next: hopthu import … --adopt, or hopthu adopt {} --live … --yes",
+                    a.out.display()
+                )
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    // Adopt, then bring hopthu's attributes and names in line: the first
+    // plan after the import is empty.
+    let settings = outcome.settings.as_ref().expect("valid");
+    let target =
+        hopthu::reconcile::Target::new(settings, connect_options(a.live)?, a.live.base_dn.clone());
+    let ps = hopthu::reconcile::PlanSettings {
+        settings,
+        today,
+        hold_all_deletes: false,
+    };
+    let audit = hopthu::audit::AuditLog::new(a.state_dir.join("audit.jsonl"));
+    audit.check_writable().map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write the audit log {}: {e}; nothing was adopted",
+            audit.path.display()
+        )
+    })?;
+    say(
+        format!("đang tiếp nhận {} hộp thư", outcome.desired.len()),
+        format!("adopting {} mailboxes", outcome.desired.len()),
+    );
+    let adopted = hopthu::reconcile::adopt(&outcome.desired, &ps, &target, false).await?;
+    let revision = hopthu::git::folder_revision(a.out);
+    let records: Vec<hopthu::audit::AuditRecord> = adopted
+        .iter()
+        .filter(|(x, _)| x.mismatch.is_none())
+        .map(|(x, err)| {
+            hopthu::audit::AuditRecord::new(
+                "adopt",
+                &x.key,
+                &x.address,
+                None,
+                err.as_deref(),
+                revision.as_deref(),
+            )
+        })
+        .collect();
+    audit.append_all(&records)?;
+    let failed: Vec<String> = adopted
+        .iter()
+        .filter_map(|(x, err)| {
+            x.mismatch
+                .as_ref()
+                .or(err.as_ref())
+                .map(|why| format!("{}: {why}", x.address))
+        })
+        .collect();
+    if !failed.is_empty() {
+        for f in &failed {
+            println!("  ✗ {f}");
+        }
+        anyhow::bail!(
+            "{} mailbox(es) could not be adopted; the repository is written, nothing else was changed",
+            failed.len()
+        );
+    }
+    let (plan, mut dir) = hopthu::reconcile::plan_against(&outcome.desired, &ps, &target).await?;
+    if let Err(odd) = import::alignment_only(&plan) {
+        let _ = dir.close().await;
+        anyhow::bail!(
+            "after the adoption the plan would do more than bring names in line ({odd}); nothing more was written: look at `hopthu plan {}`",
+            a.out.display()
+        );
+    }
+    let n = plan.changes.len();
+    if n > 0 {
+        say(
+            format!("đang đồng bộ thuộc tính của {n} hộp thư với kho"),
+            format!("bringing the attributes of {n} mailboxes in line with the repository"),
+        );
+        let opts = hopthu::apply::Options {
+            credentials_out: None,
+            backup_dir: a.state_dir.join("backups"),
+            audit: audit.clone(),
+            approve_deletes: None,
+            revision: revision.clone(),
+            password_policy: settings.policy.password.clone(),
+        };
+        let report = hopthu::apply::apply(&mut dir, &plan, &opts).await?;
+        if report.failed > 0 {
+            let _ = dir.close().await;
+            for o in report.outcomes.iter().filter(|o| o.error.is_some()) {
+                println!(
+                    "  ✗ {} {}: {}",
+                    o.action.as_str(),
+                    o.address,
+                    o.error.as_deref().unwrap_or_default()
+                );
+            }
+            anyhow::bail!(
+                "{} change(s) failed; run `hopthu apply {}` to finish",
+                report.failed,
+                a.out.display()
+            );
+        }
+    }
+    let _ = dir.close().await;
+    let (after, dir) = hopthu::reconcile::plan_against(&outcome.desired, &ps, &target).await?;
+    let _ = dir.close().await;
+    println!(
+        "{}",
+        if vi {
+            format!(
+                "Đã tiếp nhận {} hộp thư, đồng bộ {n}; kế hoạch tiếp theo: {}.",
+                adopted.len(),
+                if after.is_empty() {
+                    "không có gì phải làm".to_string()
+                } else {
+                    hopthu::render::summary_line(&after, a.lang)
+                }
+            )
+        } else {
+            format!(
+                "Adopted {} mailboxes, brought {n} in line; the next plan: {}.",
+                adopted.len(),
+                if after.is_empty() {
+                    "nothing to do".to_string()
+                } else {
+                    hopthu::render::summary_line(&after, a.lang)
+                }
+            )
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }
