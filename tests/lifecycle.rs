@@ -732,3 +732,26 @@ fn the_continuous_runner_proposes_on_a_schedule_and_not_twice() {
         text(&o)
     );
 }
+
+#[test]
+fn a_directory_that_cannot_be_read_proposes_nothing() {
+    let env = Env::new();
+    let repo = env.repo().display().to_string();
+    // Nothing listens there; then a file that is not LDIF.
+    for live in ["ldap://127.0.0.1:1".to_string(), {
+        std::fs::write(
+            env.path().join("torn.ldif"),
+            "dn: uid=x\nthis is not LDIF\n",
+        )
+        .unwrap();
+        format!("ldif:{}", env.path().join("torn.ldif").display())
+    }] {
+        let o = env.run(&days_after(400), &["propose", &repo, "--live", &live]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let o = env.run(&days_after(400), &["audit", &repo, "--live", &live]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(o.stdout.is_empty(), "no findings from a failed read");
+    }
+    let list = git(&env.repo(), &["branch", "--list", "hopthu/propose/*"]);
+    assert!(list.is_empty(), "{list}");
+}
