@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod audit;
 pub mod backup;
+pub mod codeowners;
 pub mod controller;
 pub mod crd;
 pub mod desired;
@@ -21,6 +22,7 @@ pub mod model;
 pub mod naming;
 pub mod password;
 pub mod plan;
+pub mod prdiff;
 pub mod propose;
 pub mod publish;
 pub mod reconcile;
