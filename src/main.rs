@@ -30,6 +30,8 @@ enum OutputFormat {
     Human,
     Json,
     Github,
+    /// A GitLab Code Quality report (JSON).
+    Gitlab,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -1042,6 +1044,15 @@ fn cmd_validate(
         OutputFormat::Human => Format::Human,
         OutputFormat::Json => Format::Json,
         OutputFormat::Github => Format::Github,
+        OutputFormat::Gitlab => Format::Gitlab,
+    };
+    // Annotations and reports name files from the top of the git
+    // repository, which ROOT may be a folder of.
+    let prefix = || match &repo.git.git {
+        Some(_) => repo.git.git_path.trim_matches('/').to_string(),
+        None => hopthu::codeowners::repository_top(&repo.root)
+            .map(|(_, p)| p)
+            .unwrap_or_default(),
     };
     let stdout = std::io::stdout();
     let color = match color {
@@ -1053,10 +1064,20 @@ fn cmd_validate(
     match format {
         Format::Json => writeln!(out, "{}", diagnostics::render_json(&outcome.diagnostics))?,
         Format::Github => {
+            let prefix = prefix();
             for d in &outcome.diagnostics {
-                writeln!(out, "{}", diagnostics::render_github(d))?;
+                let mut d = d.clone();
+                if !prefix.is_empty() {
+                    d.file = format!("{prefix}/{}", d.file);
+                }
+                writeln!(out, "{}", diagnostics::render_github(&d))?;
             }
         }
+        Format::Gitlab => writeln!(
+            out,
+            "{}",
+            diagnostics::render_gitlab(&outcome.diagnostics, &prefix())
+        )?,
         Format::Human => {
             for d in &outcome.diagnostics {
                 writeln!(out, "{}", diagnostics::render_human(d, color, outcome.lang))?;
@@ -1662,7 +1683,15 @@ fn cmd_codeowners(
     };
     let (top, prefix) =
         codeowners::repository_top(root).map_err(|e| anyhow::anyhow!("{}: {e}", root.display()))?;
-    let generated = codeowners::render(reviewers, &outcome.desired, &prefix, flavor, lang);
+    // The file speaks the repository's language whatever --lang says, so
+    // that --check compares like with like.
+    let generated = codeowners::render(
+        reviewers,
+        &outcome.desired,
+        &prefix,
+        flavor,
+        settings.language,
+    );
     if out == Some(Path::new("-")) {
         if check {
             anyhow::bail!("--check needs a file, not `--out -`");

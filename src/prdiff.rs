@@ -162,6 +162,15 @@ impl Source {
                 .find_tree(oid)
                 .map_err(|e| DiffError::Read(format!("the index: {}", e.message())))?
         } else {
+            // A repository with no commit yet: its HEAD is empty.
+            if rev == "HEAD"
+                && self
+                    .repo
+                    .head()
+                    .is_err_and(|e| e.code() == git2::ErrorCode::UnbornBranch)
+            {
+                return no_path(&mut side);
+            }
             let commit = self
                 .repo
                 .revparse_single(rev)
@@ -220,8 +229,8 @@ pub struct Entry {
     pub lock: Option<Lock>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<FieldChange>,
-    /// A rename whose old address another mailbox of the head takes: it
-    /// stops delivering here at once, with no grace period.
+    /// A rename whose old address another mailbox of the head takes (its
+    /// key): it stops delivering here at once, with no grace period.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_address_to: Option<String>,
 }
@@ -301,12 +310,12 @@ pub fn quota_text(bytes: u64) -> String {
         (1 << 10, "KiB"),
     ];
     for (size, unit) in UNITS {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{}{unit}", bytes / size);
         }
     }
     for (size, unit) in [(1_000_000_000_u64, "GB"), (1_000_000, "MB"), (1_000, "KB")] {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{}{unit}", bytes / size);
         }
     }
@@ -461,7 +470,7 @@ pub fn compare(
             e.old_address_to = holders
                 .get(b.address.as_str())
                 .filter(|other| other.key != h.key)
-                .map(|other| other.address.clone());
+                .map(|other| other.key.clone());
             diff.renamed.push(e);
         }
         match (b.status, h.status) {
