@@ -301,25 +301,27 @@ fn joined(prefix: &str, file: &str) -> String {
     }
 }
 
-/// A quota in the format's own notation.
+/// A quota in the format's own notation, with the unit that gives the
+/// smallest number (`2GiB`, `10GB`).
 pub fn quota_text(bytes: u64) -> String {
-    const UNITS: [(u64, &str); 4] = [
+    const UNITS: [(u64, &str); 8] = [
         (1 << 40, "TiB"),
+        (1_000_000_000_000, "TB"),
         (1 << 30, "GiB"),
+        (1_000_000_000, "GB"),
         (1 << 20, "MiB"),
+        (1_000_000, "MB"),
         (1 << 10, "KiB"),
+        (1_000, "KB"),
     ];
-    for (size, unit) in UNITS {
-        if bytes >= size && bytes.is_multiple_of(size) {
-            return format!("{}{unit}", bytes / size);
-        }
-    }
-    for (size, unit) in [(1_000_000_000_u64, "GB"), (1_000_000, "MB"), (1_000, "KB")] {
-        if bytes >= size && bytes.is_multiple_of(size) {
-            return format!("{}{unit}", bytes / size);
-        }
-    }
-    format!("{bytes}B")
+    UNITS
+        .iter()
+        .filter(|(size, _)| bytes >= *size && bytes.is_multiple_of(*size))
+        .min_by_key(|(size, _)| bytes / size)
+        .map_or_else(
+            || format!("{bytes}B"),
+            |(size, unit)| format!("{}{unit}", bytes / size),
+        )
 }
 
 fn opt(s: &Option<String>) -> Json {
