@@ -1,6 +1,7 @@
 # hopthu: a small image for `hopthu controller` and `hopthu run`.
 #
 #   docker build -t registry.sonla.gov.vn/ttcntt/hopthu:0.1.0 .
+#   docker build --target ci -t registry.sonla.gov.vn/ttcntt/hopthu-ci:0.1.0 .
 #
 # Stage 1 builds the binary (libgit2 and libssh2 are built from their
 # sources by the crates and link the system's OpenSSL: libssl-dev and
@@ -17,7 +18,16 @@ COPY data ./data
 COPY benches ./benches
 RUN cargo build --release --locked --bin hopthu
 
-# Stage 2: the binary, CA certificates and OpenSSL's runtime, as a user
+# The CI image (`docker build --target ci -t .../hopthu-ci .`): the binary
+# with git, curl and jq, for the pull-request pipelines of examples/ci/. It
+# runs as the CI's own user and has no entrypoint, as CI jobs expect.
+FROM debian:bookworm-slim AS ci
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 git curl jq \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /src/target/release/hopthu /usr/local/bin/hopthu
+
+# The last stage (the default target): the binary, CA certificates and OpenSSL's runtime, as a user
 # that is not root. The root filesystem can be read-only: hopthu writes only
 # to its state folder and /tmp.
 FROM debian:bookworm-slim

@@ -51,6 +51,8 @@ pub enum Format {
     Human,
     Json,
     Github,
+    /// A GitLab Code Quality report.
+    Gitlab,
 }
 
 /// Human output, rustc-like, with the source line and a caret.
@@ -149,6 +151,43 @@ pub fn render_github(d: &Diagnostic) -> String {
     format!("::{level} {props}::{}", esc_data(&msg))
 }
 
+/// A GitLab Code Quality report (a JSON array of issues), shown in the
+/// merge request when the job saves it as `artifacts:reports:codequality`.
+/// `prefix` is ROOT's path from the top of the repository.
+pub fn render_gitlab(diags: &[Diagnostic], prefix: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let issues: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let path = if prefix.is_empty() {
+                d.file.clone()
+            } else {
+                format!("{prefix}/{}", d.file)
+            };
+            let mut description = d.message.clone();
+            if let Some(h) = &d.hint {
+                description.push_str(" — ");
+                description.push_str(h);
+            }
+            let fingerprint = Sha256::digest(
+                format!(
+                    "{}\0{path}\0{}\0{}\0{}",
+                    d.code, d.line, d.column, d.message
+                )
+                .as_bytes(),
+            );
+            serde_json::json!({
+                "description": description,
+                "check_name": d.code,
+                "fingerprint": fingerprint.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                "severity": if d.is_error() { "major" } else { "minor" },
+                "location": {"path": path, "lines": {"begin": d.line.max(1)}},
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&issues).expect("issues serialize")
+}
+
 #[derive(Serialize)]
 pub struct Report<'a> {
     pub valid: bool,
@@ -209,6 +248,21 @@ mod tests {
         assert_eq!(
             render_github(&d),
             "::error file=agencies/skhcn.yaml,line=12,col=14,title=E040::a, b: 100%25%0Anext"
+        );
+    }
+
+    #[test]
+    fn gitlab_code_quality_issues_name_the_file_from_the_top() {
+        let v: serde_json::Value =
+            serde_json::from_str(&render_gitlab(&[sample()], "directory")).unwrap();
+        assert_eq!(v[0]["check_name"], "E040");
+        assert_eq!(v[0]["severity"], "major");
+        assert_eq!(v[0]["location"]["path"], "directory/agencies/skhcn.yaml");
+        assert_eq!(v[0]["location"]["lines"]["begin"], 12);
+        assert_eq!(v[0]["fingerprint"].as_str().unwrap().len(), 64);
+        assert_eq!(
+            v[0]["description"],
+            "the address does not follow the rules — write `annv.skhcn`"
         );
     }
 

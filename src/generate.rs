@@ -1333,7 +1333,15 @@ fn settings_yaml(domain: &str) -> String {
              requireLower: true\n    \
              requireDigit: true\n    \
              specials: {}\n    \
-             maxAgeDays: 90\n",
+             maxAgeDays: 90\n\
+         # Người duyệt yêu cầu thay đổi; `hopthu codeowners` viết CODEOWNERS từ đây.\n\
+         # Cơ quan ghi bằng tên viết tắt (skhcn) hoặc mã (\"03646\").\n\
+         reviewers:\n  \
+           default: [\"@sonla/ttcntt\"]\n  \
+           agencies:\n    \
+             skhcn: [\"@sonla/skhcn\"]\n    \
+             snv: [\"@sonla/snv\"]\n    \
+             \"03646\": [\"@sonla/tohieu\"]\n",
         scalar(domain),
         quoted("!@#%$*&"),
     )

@@ -512,14 +512,30 @@ pub fn first_parent_since(
 
 /// Read the repository's files at `commit`, under `path`.
 pub fn files_at(repo: &Repository, commit: Oid, path: &str) -> Result<FileSet, GitError> {
+    let tree = repo
+        .find_commit(commit)
+        .and_then(|c| c.tree())
+        .map_err(|e| GitError::Read {
+            commit: commit.to_string(),
+            reason: e.message().to_string(),
+        })?;
+    files_in_tree(repo, &tree, &commit.to_string(), path)
+}
+
+/// Read the files of `tree` under `path`; `label` names the tree in errors
+/// (a commit, or the index).
+pub fn files_in_tree(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    label: &str,
+    path: &str,
+) -> Result<FileSet, GitError> {
+    let commit = label;
     let read = |e: git2::Error| GitError::Read {
         commit: commit.to_string(),
         reason: e.message().to_string(),
     };
-    let tree = repo
-        .find_commit(commit)
-        .and_then(|c| c.tree())
-        .map_err(read)?;
+    let tree = tree.clone();
     let path = path.trim_matches('/');
     let root = if path.is_empty() || path == "." {
         tree

@@ -30,6 +30,8 @@ enum OutputFormat {
     Human,
     Json,
     Github,
+    /// A GitLab Code Quality report (JSON).
+    Gitlab,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -476,6 +478,20 @@ enum LayoutChoice {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum DiffFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FlavorChoice {
+    Github,
+    Gitlab,
+    Gitea,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum AuditFormat {
     Human,
     Markdown,
@@ -498,6 +514,44 @@ enum Command {
         lang: Option<Lang>,
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorChoice,
+    },
+    /// What a pull request asks for, without the live directory: the
+    /// mailboxes new, renamed, locked, unlocked, revoked and updated between
+    /// two revisions, and the head's validation results.
+    Diff {
+        /// The folder holding hopthu.yaml, in a git working tree.
+        #[arg(default_value = ".")]
+        root: PathBuf,
+        /// The revision the request starts from (the target branch).
+        #[arg(long)]
+        base: String,
+        /// The revision it asks for: a branch, a tag, a commit, WORKTREE
+        /// (the files on disk) or INDEX (the files staged for commit).
+        #[arg(long, default_value = "HEAD")]
+        head: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorChoice,
+    },
+    /// Write the CODEOWNERS file from `reviewers` in hopthu.yaml.
+    Codeowners {
+        #[arg(default_value = ".")]
+        root: PathBuf,
+        /// The file to write (`-` for stdout); by default the CODEOWNERS the
+        /// forge already reads, or CODEOWNERS at the top of the repository.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write nothing; exit 1 when the file is missing or differs.
+        #[arg(long)]
+        check: bool,
+        /// The forge whose syntax to write (Gitea uses regular expressions).
+        #[arg(long, value_enum, default_value = "github")]
+        flavor: FlavorChoice,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
     },
     /// Print the address the rules give a person, and free alternatives.
     Suggest {
@@ -878,6 +932,29 @@ fn main() -> ExitCode {
             lang: language(lang),
             today,
         }),
+        Command::Diff {
+            root,
+            base,
+            head,
+            format,
+            lang,
+            color,
+        } => cmd_diff(
+            &root,
+            &base,
+            &head,
+            format,
+            language(lang),
+            use_color(color),
+            today,
+        ),
+        Command::Codeowners {
+            root,
+            out,
+            check,
+            flavor,
+            lang,
+        } => cmd_codeowners(&root, out.as_deref(), check, flavor, language(lang), today),
         Command::Schema { which, write } => cmd_schema(which, write.as_deref()),
         Command::Run(args) => run_config(*args, cli.today).and_then(|cfg| {
             let rt = runtime()?;
@@ -1463,6 +1540,15 @@ fn cmd_validate(
         OutputFormat::Human => Format::Human,
         OutputFormat::Json => Format::Json,
         OutputFormat::Github => Format::Github,
+        OutputFormat::Gitlab => Format::Gitlab,
+    };
+    // Annotations and reports name files from the top of the git
+    // repository, which ROOT may be a folder of.
+    let prefix = || match &repo.git.git {
+        Some(_) => repo.git.git_path.trim_matches('/').to_string(),
+        None => hopthu::codeowners::repository_top(&repo.root)
+            .map(|(_, p)| p)
+            .unwrap_or_default(),
     };
     let stdout = std::io::stdout();
     let color = match color {
@@ -1474,10 +1560,20 @@ fn cmd_validate(
     match format {
         Format::Json => writeln!(out, "{}", diagnostics::render_json(&outcome.diagnostics))?,
         Format::Github => {
+            let prefix = prefix();
             for d in &outcome.diagnostics {
-                writeln!(out, "{}", diagnostics::render_github(d))?;
+                let mut d = d.clone();
+                if !prefix.is_empty() {
+                    d.file = format!("{prefix}/{}", d.file);
+                }
+                writeln!(out, "{}", diagnostics::render_github(&d))?;
             }
         }
+        Format::Gitlab => writeln!(
+            out,
+            "{}",
+            diagnostics::render_gitlab(&outcome.diagnostics, &prefix())
+        )?,
         Format::Human => {
             for d in &outcome.diagnostics {
                 writeln!(out, "{}", diagnostics::render_human(d, color, outcome.lang))?;
@@ -1984,6 +2080,204 @@ fn cmd_publish(
     Ok(ExitCode::SUCCESS)
 }
 
+fn cmd_diff(
+    root: &Path,
+    base: &str,
+    head: &str,
+    format: DiffFormat,
+    lang: Option<Language>,
+    color: bool,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<ExitCode> {
+    use hopthu::prdiff;
+    let said = lang.unwrap_or_default();
+    let fail = |e: prdiff::DiffError| {
+        eprintln!("hopthu: {}", e.text(said));
+        Ok(ExitCode::from(2))
+    };
+    let source = match prdiff::Source::open(root) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let (head_files, head_side) = match source.read(head, "head") {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    let (base_files, base_side) = match source.read(base, "base") {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    let validators = schema::Validators::new();
+    let head_outcome = validate::validate(&head_files, &validators, &Options { lang, today });
+    // Both sides speak the head's language.
+    let lang = head_outcome.lang;
+    let base_outcome = validate::validate(
+        &base_files,
+        &validators,
+        &Options {
+            lang: Some(lang),
+            today,
+        },
+    );
+    let diff = prdiff::compare(
+        &base_outcome,
+        &head_outcome,
+        base_side,
+        head_side,
+        &source.prefix,
+    );
+    let out = match format {
+        DiffFormat::Text => prdiff::text(&diff, lang, color),
+        DiffFormat::Markdown => prdiff::markdown(&diff, lang),
+        DiffFormat::Json => prdiff::json(&diff) + "\n",
+    };
+    print!("{out}");
+    // Files that could not be read are an I/O problem, not a verdict.
+    if head_outcome.diagnostics.iter().any(|d| d.code == "E001") {
+        return Ok(ExitCode::from(2));
+    }
+    Ok(if diff.head_valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn cmd_codeowners(
+    root: &Path,
+    out: Option<&Path>,
+    check: bool,
+    flavor: FlavorChoice,
+    lang: Option<Language>,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<ExitCode> {
+    use hopthu::codeowners::{self, Flavor};
+    let repo = Repo {
+        root: root.to_path_buf(),
+        git: GitArgs::default(),
+    };
+    let outcome = match desired_state(&repo, lang, today)? {
+        Ok((o, _)) => o,
+        Err(code) => return Ok(code),
+    };
+    let lang = outcome.lang;
+    let settings = outcome.settings.as_ref().expect("validated");
+    let Some(reviewers) = &settings.reviewers else {
+        eprintln!(
+            "hopthu: {}",
+            match lang {
+                Language::Vi =>
+                    "hopthu.yaml chưa có mục `reviewers`: không có gì để ghi vào CODEOWNERS",
+                Language::En =>
+                    "hopthu.yaml has no `reviewers`: there is nothing to write to CODEOWNERS",
+            }
+        );
+        return Ok(ExitCode::from(1));
+    };
+    let flavor = match flavor {
+        FlavorChoice::Github => Flavor::Github,
+        FlavorChoice::Gitlab => Flavor::Gitlab,
+        FlavorChoice::Gitea => Flavor::Gitea,
+    };
+    let (top, prefix) =
+        codeowners::repository_top(root).map_err(|e| anyhow::anyhow!("{}: {e}", root.display()))?;
+    // The file speaks the repository's language whatever --lang says, so
+    // that --check compares like with like.
+    let generated = codeowners::render(
+        reviewers,
+        &outcome.desired,
+        &prefix,
+        flavor,
+        settings.language,
+    );
+    if out == Some(Path::new("-")) {
+        if check {
+            anyhow::bail!("--check needs a file, not `--out -`");
+        }
+        print!("{}", generated.text);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let path = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| codeowners::default_path(&top, flavor));
+    if check {
+        let existing = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                println!(
+                    "{}",
+                    match lang {
+                        Language::Vi => format!(
+                            "{} chưa có; chạy `hopthu codeowners` để tạo.",
+                            path.display()
+                        ),
+                        Language::En => format!(
+                            "{} is missing; run `hopthu codeowners` to write it.",
+                            path.display()
+                        ),
+                    }
+                );
+                return Ok(ExitCode::from(1));
+            }
+            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+        };
+        return Ok(
+            match codeowners::first_difference(&existing, &generated.text) {
+                None => {
+                    println!(
+                        "{}",
+                        match lang {
+                            Language::Vi => format!("{} khớp với hopthu.yaml.", path.display()),
+                            Language::En => format!("{} matches hopthu.yaml.", path.display()),
+                        }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Some(line) => {
+                    println!(
+                        "{}",
+                        match lang {
+                            Language::Vi => format!(
+                                "{} khác với mục `reviewers` của hopthu.yaml (từ dòng {line}); chạy `hopthu codeowners` để viết lại.",
+                                path.display()
+                            ),
+                            Language::En => format!(
+                                "{} differs from `reviewers` in hopthu.yaml (from line {line}); run `hopthu codeowners` to write it again.",
+                                path.display()
+                            ),
+                        }
+                    );
+                    ExitCode::from(1)
+                }
+            },
+        );
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
+    hopthu::fsutil::write_atomic(&path, generated.text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    println!(
+        "{}",
+        match lang {
+            Language::Vi => format!(
+                "Đã ghi {}: {} cơ quan có người duyệt riêng, {} cơ quan do người duyệt mặc định duyệt.",
+                path.display(),
+                generated.owned,
+                generated.default_only
+            ),
+            Language::En => format!(
+                "Wrote {}: {} agencies with reviewers of their own, {} reviewed by the default owners.",
+                path.display(),
+                generated.owned,
+                generated.default_only
+            ),
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn cmd_generate(opts: hopthu::generate::GenerateOptions) -> anyhow::Result<ExitCode> {
     let summary = hopthu::generate::generate(&opts)?;
     println!("generated {}: {summary}", opts.out.display());
@@ -2332,6 +2626,7 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
             base_dn: a.live.base_dn.clone(),
             last_login: None,
         },
+        reviewers: None,
     };
     let target =
         hopthu::reconcile::Target::new(&settings, connect_options(a.live)?, a.live.base_dn.clone());

@@ -126,6 +126,14 @@ pub enum Msg {
         abbr: String,
     },
     NameUnusable(String),
+    /// `reviewers.agencies` names no agency of the repository.
+    UnknownReviewerAgency {
+        key: String,
+        /// The current abbreviation, when `key` is a former one.
+        now: Option<String>,
+        /// The nearest abbreviation or code, for "did you mean".
+        suggestion: Option<String>,
+    },
 }
 
 /// What a string field is expected to look like, for pattern messages.
@@ -138,6 +146,7 @@ pub enum FieldKind {
     Domain,
     Date,
     Name,
+    Reviewer,
     Other,
 }
 
@@ -200,6 +209,7 @@ impl Msg {
             GivenNotInName { .. } => "E052",
             CommuneAbbr { .. } => "E053",
             FormerAbbrIsCurrent { .. } => "W054",
+            UnknownReviewerAgency { .. } => "E055",
         }
     }
 
@@ -496,6 +506,12 @@ impl Msg {
             (FormerAbbrIsCurrent { abbr }, En) => {
                 format!("`{abbr}` is the current abbreviation, not a former one")
             }
+            (UnknownReviewerAgency { key, .. }, Vi) => {
+                format!("`reviewers.agencies` nêu cơ quan `{key}`, không có trong kho")
+            }
+            (UnknownReviewerAgency { key, .. }, En) => {
+                format!("`reviewers.agencies` names `{key}`, which is no agency of the repository")
+            }
         }
     }
 
@@ -574,6 +590,24 @@ impl Msg {
             (OutsideLayout { what: "yml" | "file" }, En) => "rename it to `.yaml` or move it out of `agencies/`".into(),
             (OutsideLayout { what: "symlink" }, Vi) => "thay liên kết bằng chính tệp đó (kho chỉ nhận tệp thường)".into(),
             (OutsideLayout { what: "symlink" }, En) => "replace the link with the file itself (the repository takes regular files only)".into(),
+            (UnknownReviewerAgency { now: Some(now), .. }, Vi) => {
+                format!("đây là tên viết tắt cũ; cơ quan nay là `{now}`")
+            }
+            (UnknownReviewerAgency { now: Some(now), .. }, En) => {
+                format!("this is a former abbreviation; the agency is now `{now}`")
+            }
+            (UnknownReviewerAgency { suggestion: Some(s), .. }, Vi) => {
+                format!("có phải ý bạn là `{s}`?")
+            }
+            (UnknownReviewerAgency { suggestion: Some(s), .. }, En) => {
+                format!("did you mean `{s}`?")
+            }
+            (UnknownReviewerAgency { .. }, Vi) => {
+                "dùng tên viết tắt (`skhcn`) hoặc mã (`\"03646\"`) của một cơ quan trong `agencies/`".into()
+            }
+            (UnknownReviewerAgency { .. }, En) => {
+                "use the abbreviation (`skhcn`) or the code (`\"03646\"`) of an agency under `agencies/`".into()
+            }
             (OutsideLayout { .. }, Vi) => "xóa nó khỏi `agencies/`".into(),
             (OutsideLayout { .. }, En) => "remove it from `agencies/`".into(),
             _ => return None,
@@ -603,6 +637,13 @@ fn format_hint(kind: FieldKind, lang: Language) -> Option<String> {
         (Date, En) => "a date as YYYY-MM-DD, e.g. `2026-10-01`".into(),
         (Name, Vi) => "chỉ chữ tiếng Việt, dấu cách, `'` và `-`".into(),
         (Name, En) => "Vietnamese letters, spaces, `'` and `-` only".into(),
+        (Reviewer, Vi) => {
+            "viết `@tên-người-dùng`, `@tổ-chức/nhóm` hoặc một địa chỉ e-mail, ví dụ `@sonla/ttcntt`"
+                .into()
+        }
+        (Reviewer, En) => {
+            "write `@user`, `@org/team` or an e-mail address, e.g. `@sonla/ttcntt`".into()
+        }
         (Other, _) => return None,
     })
 }

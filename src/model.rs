@@ -4,6 +4,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 pub const API_VERSION: &str = "hopthu/v1";
 
@@ -16,6 +17,12 @@ pub const LOCAL_PATTERN: &str = r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9]
 pub const QUOTA_PATTERN: &str = r"^[0-9]+(?:\.[0-9]+)? ?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$";
 pub const DOMAIN_PATTERN: &str = r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$";
 pub const DATE_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+/// A reviewer as code-owner files name one: `@user`, `@org/team` (GitLab:
+/// `@group/subgroup`) or an e-mail address.
+pub const REVIEWER_PATTERN: &str = concat!(
+    r"^(?:@[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:/[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)*",
+    r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+)$"
+);
 /// A person's or an organisation's name: ASCII and Vietnamese letters (also
 /// in decomposed form), digits for organisation names, spaces, apostrophes
 /// and hyphens. Look-alike letters from other scripts do not match.
@@ -56,7 +63,30 @@ pub struct Settings {
     /// Where the mailboxes live in the mail server's directory.
     #[serde(default)]
     pub directory: DirectorySettings,
+    /// Who reviews changes, per agency: `hopthu codeowners` writes the
+    /// repository's CODEOWNERS file from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewers: Option<Reviewers>,
 }
+
+/// Reviewers of pull requests: the default owners, and each agency's own.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Reviewers {
+    /// Owners of everything no agency entry names: every file, `hopthu.yaml`
+    /// and `schema/`.
+    #[serde(default)]
+    pub default: Vec<Reviewer>,
+    /// An agency, by its abbreviation (`skhcn`) or its code (`"03646"`), to
+    /// the reviewers of the file that declares it.
+    #[serde(default)]
+    pub agencies: BTreeMap<String, Vec<Reviewer>>,
+}
+
+/// `@user`, `@org/team` or an e-mail address.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Reviewer(#[schemars(regex(pattern = REVIEWER_PATTERN))] pub String);
 
 /// The live directory's shape: which mail server layout, under which base DN.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]

@@ -94,8 +94,19 @@ struct Shared<'a> {
 /// An agency code as a file declares it, for the repository-wide rule.
 struct CodeDecl {
     code: String,
+    abbr: String,
+    former_abbrs: Vec<String>,
     file: usize,
     pos: Pos,
+    width: usize,
+}
+
+/// An agency key of `reviewers.agencies`, where it is written.
+struct ReviewerKey {
+    key: String,
+    file: usize,
+    pos: Pos,
+    pointer: String,
     width: usize,
 }
 
@@ -122,6 +133,9 @@ struct Ctx<'a> {
     claims: Vec<(String, Claim)>,
     explicit: Vec<ExplicitAddress>,
     agency_code: Option<CodeDecl>,
+    /// The agencies `reviewers` names in `hopthu.yaml`, checked once every
+    /// agency is known.
+    reviewer_keys: Vec<ReviewerKey>,
     /// Person ids of this file: id -> line of its first declaration.
     person_ids: FastMap<String, u32>,
     ids: Vec<IdDecl>,
@@ -135,6 +149,7 @@ struct FileDone {
     claims: Vec<(String, Claim)>,
     explicit: Vec<ExplicitAddress>,
     agency_code: Option<CodeDecl>,
+    reviewer_keys: Vec<ReviewerKey>,
     ids: Vec<IdDecl>,
     desired: Vec<DesiredMailbox>,
 }
@@ -149,6 +164,14 @@ struct Merged {
     clashes: Vec<(String, Claim)>,
     explicit: Vec<ExplicitAddress>,
     agency_codes: HashMap<String, usize>,
+    /// Abbreviations, current and former, of the agencies: abbr -> the
+    /// current one.
+    agency_abbrs: HashMap<String, String>,
+    former_abbrs: HashMap<String, String>,
+    /// An agency file that could not be read as an agency: what it
+    /// declares is unknown.
+    unknown_agencies: bool,
+    reviewer_keys: Vec<ReviewerKey>,
     person_ids: FastMap<String, (usize, u32)>,
     desired: Vec<DesiredMailbox>,
 }
@@ -219,6 +242,10 @@ pub fn validate(files: &FileSet, validators: &Validators, opts: &Options) -> Out
         clashes: Vec::new(),
         explicit: Vec::new(),
         agency_codes: HashMap::new(),
+        agency_abbrs: HashMap::new(),
+        former_abbrs: HashMap::new(),
+        unknown_agencies: false,
+        reviewer_keys: Vec::new(),
         person_ids: HashMap::with_capacity_and_hasher(ids, Default::default()),
         desired: Vec::with_capacity(mailboxes + settings_done.desired.len()),
     };
@@ -340,6 +367,7 @@ fn field_kind(pattern: &str) -> FieldKind {
         p if p == model::DOMAIN_PATTERN => FieldKind::Domain,
         p if p == model::DATE_PATTERN => FieldKind::Date,
         p if p == model::NAME_PATTERN || p == model::ORG_NAME_PATTERN => FieldKind::Name,
+        p if p == model::REVIEWER_PATTERN => FieldKind::Reviewer,
         _ => FieldKind::Other,
     }
 }
@@ -399,7 +427,18 @@ impl Merged {
     /// codes, person ids and addresses) are checked here, in file order.
     fn add(&mut self, mut done: FileDone) {
         let idx = self.files.len();
+        let agency_yaml = idx > 0 && done.file.0.ends_with(".yaml");
         self.files.push(done.file);
+        self.reviewer_keys.append(&mut done.reviewer_keys);
+        if agency_yaml && done.agency_code.is_none() {
+            self.unknown_agencies = true;
+        }
+        if let Some(c) = &done.agency_code {
+            self.agency_abbrs.insert(c.abbr.clone(), c.abbr.clone());
+            for f in &c.former_abbrs {
+                self.former_abbrs.insert(f.clone(), c.abbr.clone());
+            }
+        }
         if let Some(c) = done.agency_code {
             if let Some(&other) = self.agency_codes.get(&c.code) {
                 let other_file = self.files[other].0.clone();
@@ -465,6 +504,7 @@ impl Merged {
     /// Rules that need the whole repository: unique addresses, and explicit
     /// addresses that are allowed only when the derived one is taken.
     fn cross_checks(&mut self) {
+        self.check_reviewers();
         let clashes = std::mem::take(&mut self.clashes);
         for (address, claim) in clashes {
             let first = &self.claims[&address];
@@ -514,6 +554,46 @@ impl Merged {
         }
     }
 
+    /// Every agency `reviewers.agencies` names is one of the repository's,
+    /// by abbreviation or code. Not checked while an agency file cannot be
+    /// read (it may declare the agency named).
+    fn check_reviewers(&mut self) {
+        if self.unknown_agencies {
+            return;
+        }
+        let keys = std::mem::take(&mut self.reviewer_keys);
+        for k in keys {
+            if self.agency_codes.contains_key(&k.key) || self.agency_abbrs.contains_key(&k.key) {
+                continue;
+            }
+            let now = self.former_abbrs.get(&k.key).cloned();
+            let known: Vec<String> = self
+                .agency_abbrs
+                .keys()
+                .chain(self.agency_codes.keys())
+                .cloned()
+                .collect();
+            let suggestion = if now.is_none() {
+                let mut known = known;
+                known.sort();
+                suggest(&k.key, &known)
+            } else {
+                None
+            };
+            self.push(
+                Msg::UnknownReviewerAgency {
+                    key: k.key,
+                    now,
+                    suggestion,
+                },
+                k.file,
+                k.pos,
+                &k.pointer,
+                k.width,
+            );
+        }
+    }
+
     /// A free address to suggest for a person whose derived address clashes.
     fn free_alternative(&self, claim: &Claim) -> Option<String> {
         let id = claim.key.strip_prefix("person/")?;
@@ -548,6 +628,7 @@ impl<'a> Ctx<'a> {
             claims: Vec::new(),
             explicit: Vec::new(),
             agency_code: None,
+            reviewer_keys: Vec::new(),
             person_ids: FastMap::default(),
             ids: Vec::new(),
             desired: Vec::new(),
@@ -561,6 +642,7 @@ impl<'a> Ctx<'a> {
             claims: self.claims,
             explicit: self.explicit,
             agency_code: self.agency_code,
+            reviewer_keys: self.reviewer_keys,
             ids: self.ids,
             desired: self.desired,
         }
@@ -811,6 +893,12 @@ impl<'a> Ctx<'a> {
                         false,
                     )];
                 }
+                // A reviewer is written under its agency's key: name the list.
+                let field = if kind == FieldKind::Reviewer {
+                    "reviewers".to_string()
+                } else {
+                    field
+                };
                 vec![(
                     Msg::BadFormat {
                         field,
@@ -891,6 +979,26 @@ impl<'a> Ctx<'a> {
         let (idx, text) = self.read_text(file)?;
         let (root, json) = self.parse_and_check(idx, &text, false)?;
         let settings: Settings = serde_json::from_value(json).ok()?;
+        if let Some(r) = &settings.reviewers {
+            for key in r.agencies.keys() {
+                let pointer = format!(
+                    "/reviewers/agencies/{}",
+                    key.replace('~', "~0").replace('/', "~1")
+                );
+                let (pos, width) = match root.lookup(&pointer) {
+                    Some((_, Some(k))) => (k.pos, k.name.chars().count().max(1)),
+                    Some((n, _)) => (n.text_pos(), node_width(n)),
+                    None => (root.pos, 1),
+                };
+                self.reviewer_keys.push(ReviewerKey {
+                    key: key.clone(),
+                    file: idx,
+                    pos,
+                    pointer,
+                    width,
+                });
+            }
+        }
         // Mailboxes without a quota get the default: it must fit the maximum.
         if let (Some(default), Some(max)) = (
             model::parse_quota(&settings.policy.default_quota),
@@ -979,6 +1087,8 @@ impl<'a> Ctx<'a> {
         let (pos, width) = value_pos(root, "/code");
         self.agency_code = Some(CodeDecl {
             code: agency.code.clone(),
+            abbr: agency.abbr.clone(),
+            former_abbrs: agency.former_abbrs.iter().map(|a| a.0.clone()).collect(),
             file: idx,
             pos,
             width,
