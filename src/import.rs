@@ -282,10 +282,32 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
                 (Some(s), None) => Some(s),
                 (None, g) => g,
             });
+        // More than one `mail`: the others keep delivering as aliases (the
+        // plan keeps one `mail`); one of another domain cannot be kept.
+        let extra: Vec<String> = e
+            .get("mail")
+            .iter()
+            .skip(1)
+            .map(|a| a.to_ascii_lowercase())
+            .collect();
+        if let Some(other) = extra
+            .iter()
+            .find(|a| a.rsplit_once('@').map(|(_, d)| d) != Some(dom))
+        {
+            skipped.push(Skipped {
+                dn: e.dn.clone(),
+                address: Some(mail.clone()),
+                reason: format!(
+                    "it also holds {other}, of another domain: hopthu keeps one domain; move that address by hand first"
+                ),
+            });
+            continue;
+        }
         let mut aliases: Vec<String> = e
             .get(layout.alias_attr)
             .iter()
             .map(|a| a.to_ascii_lowercase())
+            .chain(extra)
             .filter(|a| *a != mail)
             .collect();
         aliases.sort();

@@ -903,6 +903,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A command whose output goes to `head` ends quietly when the reader
+    // stops, as other command-line tools do. The servers (run, controller)
+    // keep Rust's default: a closed socket is an error to handle, not a
+    // reason to die.
+    if !matches!(cli.command, Command::Run(_) | Command::Controller { .. }) {
+        // SAFETY: called once, before any thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let today = cli
         .today
         .unwrap_or_else(|| chrono::Local::now().date_naive());
@@ -1800,6 +1810,11 @@ fn connect_options(live: &LiveArgs) -> anyhow::Result<hopthu::live::ConnectOptio
         (None, Ok(p)) => Some(p),
         (None, Err(_)) => None,
     };
+    if live.bind_dn.is_none() && live.bind_password_file.is_some() {
+        anyhow::bail!(
+            "--bind-password-file needs --bind-dn (or HOPTHU_BIND_DN): without it hopthu would bind anonymously"
+        );
+    }
     if live.bind_dn.is_some() && password.is_none() {
         anyhow::bail!(
             "--bind-dn needs a password: --bind-password-file FILE or HOPTHU_BIND_PASSWORD"
@@ -2616,6 +2631,20 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
         anyhow::bail!("{} is a file: --out takes a folder", a.out.display());
     }
     let domain = a.domain.trim().to_ascii_lowercase();
+    if !domain_ok(&domain) {
+        anyhow::bail!(
+            "{}",
+            if vi {
+                format!(
+                    "--domain `{domain}` không phải là tên miền (ví dụ sonla.gov.vn); không ghi gì"
+                )
+            } else {
+                format!(
+                    "--domain `{domain}` is not a domain name (for example sonla.gov.vn); nothing was written"
+                )
+            }
+        );
+    }
     let settings = hopthu::model::Settings {
         api_version: "hopthu/v1".into(),
         domain: domain.clone(),
@@ -2699,7 +2728,12 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
+    std::fs::create_dir_all(parent).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot make the folder {}: {e}; nothing was written",
+            parent.display()
+        )
+    })?;
     let tmp = parent.join(format!(".hopthu-import-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let written = (|| -> std::io::Result<()> {
@@ -2827,12 +2861,46 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
         for f in &failed {
             println!("  ✗ {f}");
         }
-        anyhow::bail!(
-            "{} mailbox(es) could not be adopted; the repository is written, nothing else was changed",
-            failed.len()
+        eprintln!(
+            "hopthu: {}",
+            if vi {
+                format!(
+                    "{} hộp thư không tiếp nhận được; kho đã được ghi, thư mục không bị thay đổi gì thêm",
+                    failed.len()
+                )
+            } else {
+                format!(
+                    "{} mailbox(es) could not be adopted; the repository is written, nothing else was changed",
+                    failed.len()
+                )
+            }
         );
+        return Ok(ExitCode::from(1));
     }
     let (plan, mut dir) = hopthu::reconcile::plan_against(&outcome.desired, &ps, &target).await?;
+    if !plan.conflicts.is_empty() {
+        let _ = dir.close().await;
+        for c in &plan.conflicts {
+            println!("  ✗ {}", serde_json::to_string(c).unwrap_or_default());
+        }
+        eprintln!(
+            "hopthu: {}",
+            if vi {
+                format!(
+                    "{} xung đột với các mục không thuộc hopthu sau khi tiếp nhận; xem `hopthu plan {}`",
+                    plan.conflicts.len(),
+                    a.out.display()
+                )
+            } else {
+                format!(
+                    "{} conflict(s) with entries that are not hopthu's after the adoption; see `hopthu plan {}`",
+                    plan.conflicts.len(),
+                    a.out.display()
+                )
+            }
+        );
+        return Ok(ExitCode::from(1));
+    }
     if let Err(odd) = import::alignment_only(&plan) {
         let _ = dir.close().await;
         anyhow::bail!(
@@ -2875,6 +2943,7 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
     let _ = dir.close().await;
     let (after, dir) = hopthu::reconcile::plan_against(&outcome.desired, &ps, &target).await?;
     let _ = dir.close().await;
+    let settled = after.is_empty() && after.held.is_empty() && after.conflicts.is_empty();
     println!(
         "{}",
         if vi {
@@ -2899,5 +2968,26 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
             )
         }
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(if settled {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Whether a domain is one the format takes (`domain` in hopthu.yaml).
+fn domain_ok(d: &str) -> bool {
+    let labels: Vec<&str> = d.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+        && labels
+            .last()
+            .is_some_and(|l| l.len() >= 2 && l.bytes().all(|b| b.is_ascii_lowercase()))
 }

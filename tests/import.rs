@@ -59,6 +59,12 @@ fn messy() -> String {
         entry("uid=minh.lo", "minh.lo.skhcn@sonla.gov.vn", "Lò Văn Minh", "pwdAccountLockedTime: 20261001000000Z"),
         entry("uid=ymoane.skhcn", "ymoane.skhcn@sonla.gov.vn", "Y Moan Êban", "givenName: Y Moan"),
         entry("uid=an.cyr", "anx.skhcn@sonla.gov.vn", "Nguyễn Văn \u{410}n", ""),
+        entry(
+            "uid=hoapt.skhcn",
+            "hoapt.skhcn@sonla.gov.vn",
+            "Phạm Thị Hoa",
+            "mail: vanthu.skhcn@sonla.gov.vn",
+        ),
         entry("uid=tohieu", "tohieu@sonla.gov.vn", "Phường Tô Hiệu", ""),
         entry("uid=bavc.tohieu", "bavc.tohieu@sonla.gov.vn", "Cầm Văn Ba", ""),
         entry("uid=admin", "admin@sonla.gov.vn", "Quản trị hệ thống", ""),
@@ -98,7 +104,7 @@ fn a_messy_directory_becomes_a_valid_repository_and_the_first_plan_is_empty() {
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("đang đọc"), "progress is shown: {out}");
-    assert!(out.contains("2 cơ quan, 1 đơn vị, 6 người"), "{out}");
+    assert!(out.contains("2 cơ quan, 1 đơn vị, 7 người"), "{out}");
     assert!(
         out.contains("admin@sonla.gov.vn"),
         "outside any agency: {out}"
@@ -156,6 +162,21 @@ fn a_messy_directory_becomes_a_valid_repository_and_the_first_plan_is_empty() {
     let an = s.ldapsearch("(mail=annv.skhcn@sonla.gov.vn)", &["hopthuKey", "ou"]);
     assert!(an.contains(&format!("dn: uid=annv.skhcn,{PEOPLE}")), "{an}");
     assert!(an.contains("hopthuKey: person/"), "{an}");
+    // A second `mail` keeps delivering, as an alias.
+    assert!(
+        skhcn.contains(
+            "- id: hoapt.skhcn\n  name: \"Phạm Thị Hoa\"\n  aliases:\n  - vanthu.skhcn\n"
+        ),
+        "{skhcn}"
+    );
+    let hoa = s.ldapsearch(
+        "(mail=hoapt.skhcn@sonla.gov.vn)",
+        &["mail", "mailLocalAddress"],
+    );
+    assert!(
+        hoa.contains("mailLocalAddress: vanthu.skhcn@sonla.gov.vn"),
+        "{hoa}"
+    );
     // What was left out stays as it was.
     let admin = s.ldapsearch("(mail=admin@sonla.gov.vn)", &["hopthuKey"]);
     assert!(!admin.contains("hopthuKey"), "{admin}");
@@ -244,4 +265,26 @@ fn importing_what_hopthu_wrote_gives_back_the_same_mailboxes() {
     assert!(out.contains("93 cơ quan, 287 đơn vị, 2400 người"), "{out}");
     assert!(out.contains("0 mục không nhập"), "{out}");
     assert!(out.contains("không có gì phải làm"), "{out}");
+}
+
+#[test]
+fn a_domain_that_is_not_one_is_refused_before_anything_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    for d in ["bad domain", "", "sonla"] {
+        let o = hopthu(
+            &[
+                "import",
+                "--out",
+                "repo",
+                "--domain",
+                d,
+                "--live",
+                "ldif:live.ldif",
+            ],
+            tmp.path(),
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains("không phải là tên miền"), "{}", text(&o));
+        assert!(!tmp.path().join("repo").exists());
+    }
 }
