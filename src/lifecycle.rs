@@ -176,8 +176,11 @@ pub struct CsvError {
 
 /// Read a login export: a header `address,last_login` (any case, either
 /// order, more columns allowed), then one line per mailbox. An empty
-/// last_login means never. Every bad line is an error naming it.
-pub fn read_logins_csv(path: &str, text: &str) -> Result<Logins, Vec<CsvError>> {
+/// last_login means never. Columns are separated by `,`, or by `;` as
+/// spreadsheets write CSV in a Vietnamese locale. Every bad line is an
+/// error naming it; so is a login after `today` (a typo there would hide
+/// a mailbox's inactivity for ever).
+pub fn read_logins_csv(path: &str, text: &str, today: NaiveDate) -> Result<Logins, Vec<CsvError>> {
     let err = |line: usize, message: String| CsvError {
         path: path.to_string(),
         line,
@@ -194,7 +197,12 @@ pub fn read_logins_csv(path: &str, text: &str) -> Result<Logins, Vec<CsvError>> 
             "the file is empty: expected a header `address,last_login`".into(),
         )]);
     };
-    let cols: Vec<String> = split_csv(header)
+    let sep = if !header.contains(',') && header.contains(';') {
+        ';'
+    } else {
+        ','
+    };
+    let cols: Vec<String> = split_csv(header, sep)
         .iter()
         .map(|c| c.trim().to_ascii_lowercase())
         .collect();
@@ -210,7 +218,7 @@ pub fn read_logins_csv(path: &str, text: &str) -> Result<Logins, Vec<CsvError>> 
     let mut out = HashMap::new();
     let mut errors = Vec::new();
     for (i, line) in lines {
-        let fields = split_csv(line);
+        let fields = split_csv(line, sep);
         let (Some(a), Some(l)) = (fields.get(ai), fields.get(li)) else {
             errors.push(err(i + 1, format!("expected {} columns", cols.len())));
             continue;
@@ -224,6 +232,16 @@ pub fn read_logins_csv(path: &str, text: &str) -> Result<Logins, Vec<CsvError>> 
             None
         } else {
             match parse_time(l) {
+                Some(t) if t.date_naive() > today + chrono::Duration::days(1) => {
+                    errors.push(err(
+                        i + 1,
+                        format!(
+                            "`{}` is after today ({today}): a login cannot be in the future",
+                            l.trim()
+                        ),
+                    ));
+                    continue;
+                }
                 Some(t) => Some(t),
                 None => {
                     errors.push(err(
@@ -251,7 +269,7 @@ pub fn read_logins_csv(path: &str, text: &str) -> Result<Logins, Vec<CsvError>> 
 }
 
 /// Fields of one CSV line (RFC 4180 quotes; no line breaks inside fields).
-fn split_csv(line: &str) -> Vec<String> {
+fn split_csv(line: &str, sep: char) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -267,7 +285,7 @@ fn split_csv(line: &str) -> Vec<String> {
                 cur.clear();
                 quoted = true;
             }
-            (',', false) => out.push(std::mem::take(&mut cur)),
+            (c, false) if c == sep => out.push(std::mem::take(&mut cur)),
             (c, _) => cur.push(c),
         }
     }
@@ -402,34 +420,77 @@ pub fn audit(input: &AuditInput<'_>) -> AuditReport {
                     days: Some(days),
                     ..Evidence::default()
                 };
+                // The clock counts from the latest of the last login, the
+                // creation and the last restore: say which when it is not
+                // the login.
+                let since_what = |vi: bool| -> String {
+                    if Some(from) == restored && restored > last_login {
+                        if vi {
+                            format!("khôi phục ngày {}", day(&from))
+                        } else {
+                            format!("restored on {}", day(&from))
+                        }
+                    } else if Some(from) == created && created > last_login && last_login.is_some()
+                    {
+                        if vi {
+                            format!("tạo ngày {}", day(&from))
+                        } else {
+                            format!("created on {}", day(&from))
+                        }
+                    } else {
+                        String::new()
+                    }
+                };
                 let (kind, message) = match (last_login, lang) {
                     (Some(t), Language::Vi) => (
                         FindingKind::Inactive,
-                        format!(
-                            "không đăng nhập từ {} ({days} ngày, quy định {threshold} ngày)",
-                            day(&t)
-                        ),
+                        match since_what(true) {
+                            w if w.is_empty() => format!(
+                                "không đăng nhập từ {} ({days} ngày, quy định {threshold} ngày)",
+                                day(&t)
+                            ),
+                            w => format!(
+                                "lần đăng nhập cuối {}; {w}, đã {days} ngày (quy định {threshold} ngày)",
+                                day(&t)
+                            ),
+                        },
                     ),
                     (Some(t), Language::En) => (
                         FindingKind::Inactive,
-                        format!(
-                            "no login since {} ({days} days, the rule is {threshold})",
-                            day(&t)
-                        ),
+                        match since_what(false) {
+                            w if w.is_empty() => format!(
+                                "no login since {} ({days} days, the rule is {threshold})",
+                                day(&t)
+                            ),
+                            w => format!(
+                                "last login {}; {w}, {days} days ago (the rule is {threshold})",
+                                day(&t)
+                            ),
+                        },
                     ),
                     (None, Language::Vi) => (
                         FindingKind::NeverUsed,
-                        format!(
-                            "chưa từng đăng nhập kể từ {} ({days} ngày, quy định {threshold} ngày)",
-                            day(&from)
-                        ),
+                        match since_what(true) {
+                            w if w.is_empty() => format!(
+                                "chưa từng đăng nhập kể từ {} ({days} ngày, quy định {threshold} ngày)",
+                                day(&from)
+                            ),
+                            w => format!(
+                                "chưa từng đăng nhập; {w}, đã {days} ngày (quy định {threshold} ngày)"
+                            ),
+                        },
                     ),
                     (None, Language::En) => (
                         FindingKind::NeverUsed,
-                        format!(
-                            "never logged in since {} ({days} days, the rule is {threshold})",
-                            day(&from)
-                        ),
+                        match since_what(false) {
+                            w if w.is_empty() => format!(
+                                "never logged in since {} ({days} days, the rule is {threshold})",
+                                day(&from)
+                            ),
+                            w => format!(
+                                "never logged in; {w}, {days} days ago (the rule is {threshold})"
+                            ),
+                        },
                     ),
                 };
                 findings.push(finding(kind, evidence, message));
@@ -675,6 +736,18 @@ pub fn human(r: &AuditReport, lang: Language) -> String {
             proposal_word(f.proposal, lang)
         );
     }
+    if !r.unknown_logins.is_empty() {
+        let _ = writeln!(
+            s,
+            "{} {}",
+            match lang {
+                Language::Vi => "Địa chỉ trong tệp đăng nhập không có trong kho:",
+                Language::En =>
+                    "Addresses in the login export that the repository does not declare:",
+            },
+            r.unknown_logins.join(", ")
+        );
+    }
     let n = |k| r.count(k);
     let _ = writeln!(
         s,
@@ -809,10 +882,12 @@ mod tests {
         }
     }
 
+    const D: NaiveDate = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+
     #[test]
     fn a_login_export_is_read_and_its_bad_lines_named() {
         let text = "\u{feff}Last_Login,Address\n2026-08-01,AnNV.skhcn@sonla.gov.vn\n,hatt.skhcn@sonla.gov.vn\n\n\"2026-09-01 10:00\",annv.skhcn@sonla.gov.vn\n";
-        let m = read_logins_csv("logins.csv", text).unwrap();
+        let m = read_logins_csv("logins.csv", text, D).unwrap();
         assert_eq!(m.len(), 2);
         assert_eq!(
             m["annv.skhcn@sonla.gov.vn"].map(|t| day(&t)).as_deref(),
@@ -823,6 +898,7 @@ mod tests {
         let errs = read_logins_csv(
             "l.csv",
             "address,last_login\nx@y,2026-02-30\nnot-an-address,\nz@y\n",
+            D,
         )
         .unwrap_err();
         let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
@@ -839,9 +915,19 @@ mod tests {
             text[2].starts_with("l.csv:4: expected 2 columns"),
             "{text:?}"
         );
-        assert!(read_logins_csv("l.csv", "").is_err());
+        assert!(read_logins_csv("l.csv", "", D).is_err());
+        // A login after today is a typo that would hide inactivity.
+        let future = read_logins_csv("l.csv", "address,last_login\nx@y,2030-01-01\n", D);
         assert!(
-            read_logins_csv("l.csv", "mail,when\n").unwrap_err()[0]
+            future.unwrap_err()[0]
+                .message
+                .contains("after today (2026-12-04)")
+        );
+        // `;` as spreadsheets in a Vietnamese locale write it.
+        let semi = read_logins_csv("l.csv", "address;last_login\nx@y;2026-01-02\n", D).unwrap();
+        assert_eq!(semi["x@y"].map(|t| day(&t)).as_deref(), Some("2026-01-02"));
+        assert!(
+            read_logins_csv("l.csv", "mail,when\n", D).unwrap_err()[0]
                 .message
                 .contains("`address` and `last_login`")
         );

@@ -2411,10 +2411,26 @@ use hopthu::lifecycle::Logins;
 
 type Restores = std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>;
 
-fn lifecycle_inputs(a: &LifecycleArgs) -> anyhow::Result<(Option<(String, Logins)>, Restores)> {
+fn lifecycle_inputs(
+    a: &LifecycleArgs,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<(Option<(String, Logins)>, Restores)> {
+    /// Larger exports are refused before they are read (a province's
+    /// logins are a few megabytes).
+    const MAX_EXPORT: u64 = 256 << 20;
     let csv = match &a.logins {
         None => None,
         Some(p) => {
+            if let Ok(m) = std::fs::metadata(p)
+                && m.len() > MAX_EXPORT
+            {
+                anyhow::bail!(
+                    "the login export {} is {} MiB, over the limit of {} MiB; nothing was checked",
+                    p.display(),
+                    m.len() >> 20,
+                    MAX_EXPORT >> 20
+                );
+            }
             let text = std::fs::read(p).map_err(|e| {
                 anyhow::anyhow!("cannot read the login export {}: {e}", p.display())
             })?;
@@ -2426,16 +2442,17 @@ fn lifecycle_inputs(a: &LifecycleArgs) -> anyhow::Result<(Option<(String, Logins
                 )
             })?;
             let name = p.display().to_string();
-            let logins = hopthu::lifecycle::read_logins_csv(&name, &text).map_err(|errs| {
-                anyhow::anyhow!(
-                    "{}\n{} error(s) in the login export; nothing was checked",
-                    errs.iter()
-                        .map(|e| e.to_string())
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                    errs.len()
-                )
-            })?;
+            let logins =
+                hopthu::lifecycle::read_logins_csv(&name, &text, today).map_err(|errs| {
+                    anyhow::anyhow!(
+                        "{}\n{} error(s) in the login export; nothing was checked",
+                        errs.iter()
+                            .map(|e| e.to_string())
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                        errs.len()
+                    )
+                })?;
             Some((name, logins))
         }
     };
@@ -2453,7 +2470,7 @@ async fn audit_report(
     today: chrono::NaiveDate,
 ) -> anyhow::Result<hopthu::lifecycle::AuditReport> {
     let settings = outcome.settings.as_ref().expect("validated");
-    let (csv, restored) = lifecycle_inputs(lifecycle)?;
+    let (csv, restored) = lifecycle_inputs(lifecycle, today)?;
     let target =
         hopthu::reconcile::Target::new(settings, connect_options(live)?, live.base_dn.clone());
     Ok(hopthu::lifecycle::audit_live(
@@ -2508,6 +2525,19 @@ async fn cmd_propose(
     use hopthu::propose;
     // The audit checks the commit the proposal builds on, not the files
     // as they lie in the working tree.
+    // Where the summary goes must be writable before a branch is made.
+    if let Some(p) = a.summary_out {
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if p.is_dir() || !dir.is_dir() {
+            anyhow::bail!(
+                "--summary-out {}: not a file in an existing folder; nothing was proposed",
+                p.display()
+            );
+        }
+    }
     let (files, base) = propose::base_files(a.root, a.base)?;
     let validators = schema::Validators::new();
     let outcome = validate::validate(&files, &validators, &Options { lang, today });

@@ -414,6 +414,15 @@ pub fn propose_in(
     validate: &dyn Fn(&FileSet) -> crate::validate::Outcome,
     push: &PushFn<'_>,
 ) -> Result<Proposed, ProposeError> {
+    if let Some(b) = opts.branch
+        && (!b.starts_with(BRANCH_PREFIX)
+            || b.len() == BRANCH_PREFIX.len()
+            || !git2::Branch::name_is_valid(b).unwrap_or(false))
+    {
+        return Err(ProposeError::Other(format!(
+            "--branch {b}: a proposal's branch is named {BRANCH_PREFIX}<name> (so that the next audits and `hopthu report` find it)"
+        )));
+    }
     let base = repo.find_commit(base).map_err(git_err)?;
     let files = crate::git::files_at(repo, base.id(), git_path)
         .map_err(|e| ProposeError::Git(e.to_string()))?;
@@ -594,9 +603,14 @@ pub fn propose_in(
     out.branch = Some(branch.clone());
     out.commit = Some(commit.to_string());
 
+    // A branch that did not reach the remote would keep the finding from
+    // being proposed again: it goes, and the next run proposes afresh.
     out.pushed_to = push(repo, &branch).map_err(|why| {
+        if let Ok(mut b) = repo.find_branch(&branch, git2::BranchType::Local) {
+            let _ = b.delete();
+        }
         ProposeError::Git(format!(
-            "the branch {branch} was made but not pushed to {why}"
+            "the branch {branch} could not be pushed to {why}; it was removed here, the next run proposes again"
         ))
     })?;
     out.summary = summary(report, &out, opts.lang);

@@ -976,7 +976,7 @@ impl Runner {
                 let read = read_small(p)
                     .map_err(|e| format!("cannot read the login export {name}: {e}"))
                     .and_then(|t| {
-                        crate::lifecycle::read_logins_csv(&name, &t).map_err(|errs| {
+                        crate::lifecycle::read_logins_csv(&name, &t, today).map_err(|errs| {
                             errs.iter()
                                 .map(|e| e.to_string())
                                 .collect::<Vec<_>>()

@@ -345,6 +345,9 @@ fn a_restore_starts_the_inactivity_clock_again() {
         .find(|x| x["address"] == "annv.skhcn@sonla.gov.vn")
         .expect("95 days after the restore without a login");
     assert_eq!(an["evidence"]["restored"], today());
+    // The message says the days count from the restore, not the login.
+    let msg = an["message"].as_str().unwrap();
+    assert!(msg.contains(&format!("khôi phục ngày {}, đã 95 ngày", today())), "{msg}");
 }
 
 #[test]
@@ -754,4 +757,64 @@ fn a_directory_that_cannot_be_read_proposes_nothing() {
     }
     let list = git(&env.repo(), &["branch", "--list", "hopthu/propose/*"]);
     assert!(list.is_empty(), "{list}");
+}
+
+#[test]
+fn a_proposal_that_cannot_be_pushed_leaves_no_branch_behind_and_a_bad_branch_name_is_refused() {
+    let env = Env::new();
+    env.apply(&today());
+    let gone = env.path().join("no-such-remote.git");
+    git(
+        &env.repo(),
+        &["remote", "add", "origin", gone.to_str().unwrap()],
+    );
+    let repo = env.repo().display().to_string();
+    let live = env.live();
+    let o = env.run(&today(), &["propose", &repo, "--live", &live]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("could not be pushed"), "{}", text(&o));
+    let list = git(&env.repo(), &["branch", "--list", "hopthu/propose/*"]);
+    assert!(list.is_empty(), "{list}");
+    // The remote is there now: the same finding is proposed again.
+    git(
+        env.path(),
+        &["init", "-q", "--bare", gone.to_str().unwrap()],
+    );
+    let o = env.run(&today(), &["propose", &repo, "--live", &live]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("đẩy lên origin"), "{}", text(&o));
+
+    for bad in [
+        "refs/heads/main",
+        "main",
+        "hopthu/propose/",
+        "hopthu/propose/a..b",
+    ] {
+        let o = env.run(
+            &today(),
+            &[
+                "propose",
+                &repo,
+                "--live",
+                &live,
+                "--branch",
+                bad,
+                "--no-push",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", text(&o));
+        assert!(text(&o).contains("hopthu/propose/<name>"), "{}", text(&o));
+    }
+    let o = env.run(
+        &today(),
+        &[
+            "propose",
+            &repo,
+            "--live",
+            &live,
+            "--summary-out",
+            "/nonexistent/dir/pr.md",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
