@@ -391,6 +391,18 @@ impl AuditLog {
     /// that do not parse are skipped). A file under two names (a rotation
     /// stopped half way) is read once.
     pub fn read(&self) -> std::io::Result<Vec<AuditRecord>> {
+        Ok(self.read_counting()?.0)
+    }
+
+    /// Whether there is any log here at all (the current file or a month).
+    pub fn exists(&self) -> bool {
+        self.path.exists() || self.monthly_files().is_ok_and(|v| !v.is_empty())
+    }
+
+    /// Every record, and how many lines were not records (damaged, or not
+    /// JSON): a reader says so rather than showing a shorter history as if
+    /// it were whole. Bytes that are not UTF-8 spoil only their own line.
+    pub fn read_counting(&self) -> std::io::Result<(Vec<AuditRecord>, usize)> {
         // The current file first: if a rotation links it to a monthly name
         // meanwhile, that name is recognised as the same file below.
         let mut seen = Vec::new();
@@ -399,14 +411,15 @@ impl AuditLog {
                 if let Ok(m) = f.metadata() {
                     seen.push(file_id(&m));
                 }
-                let mut t = String::new();
-                f.read_to_string(&mut t)?;
-                t
+                let mut t = Vec::new();
+                f.read_to_end(&mut t)?;
+                String::from_utf8_lossy(&t).into_owned()
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(e),
         };
         let mut records = Vec::new();
+        let mut damaged = 0;
         for f in self.monthly_files()? {
             let text = match std::fs::File::open(&f.path) {
                 Ok(mut file) => {
@@ -415,20 +428,20 @@ impl AuditLog {
                         continue;
                     }
                     seen.extend(id);
-                    let mut t = String::new();
-                    file.read_to_string(&mut t)?;
-                    t
+                    let mut t = Vec::new();
+                    file.read_to_end(&mut t)?;
+                    String::from_utf8_lossy(&t).into_owned()
                 }
                 // Pruned meanwhile.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };
-            records.extend(parse_lines(&text));
+            parse_lines(&text, &mut records, &mut damaged);
         }
-        records.extend(parse_lines(&current));
+        parse_lines(&current, &mut records, &mut damaged);
         // A stable sort: files are read oldest first, lines in order.
         records.sort_by_cached_key(|r| r.timestamp());
-        Ok(records)
+        Ok((records, damaged))
     }
 
     /// Remove the monthly files whose newest record is older than
@@ -454,7 +467,9 @@ impl AuditLog {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e.into()),
             };
-            let newest = parse_lines(&text).filter_map(|r| r.timestamp()).max();
+            let mut records = Vec::new();
+            parse_lines(&text, &mut records, &mut 0);
+            let newest = records.iter().filter_map(|r| r.timestamp()).max();
             if newest.is_some_and(|t| t < limit) {
                 std::fs::remove_file(&f.path)?;
                 removed.push(f.path);
@@ -467,8 +482,13 @@ impl AuditLog {
     }
 }
 
-fn parse_lines(text: &str) -> impl Iterator<Item = AuditRecord> + '_ {
-    text.lines().filter_map(|l| serde_json::from_str(l).ok())
+fn parse_lines(text: &str, into: &mut Vec<AuditRecord>, damaged: &mut usize) {
+    for l in text.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str(l) {
+            Ok(r) => into.push(r),
+            Err(_) => *damaged += 1,
+        }
+    }
 }
 
 /// The month of the first record in the file that has a readable time.

@@ -1388,10 +1388,40 @@ fn cmd_log(a: LogArgs) -> anyhow::Result<ExitCode> {
             }
         );
     }
-    let records = a
+    if !a.log.exists() {
+        anyhow::bail!(
+            "{}",
+            match lang {
+                Language::Vi => format!(
+                    "không có nhật ký tại {}: hãy chỉ --state-dir hoặc --audit-log",
+                    a.log.path.display()
+                ),
+                Language::En => format!(
+                    "there is no audit log at {}: give --state-dir or --audit-log",
+                    a.log.path.display()
+                ),
+            }
+        );
+    }
+    let (records, damaged) = a
         .log
-        .read()
+        .read_counting()
         .map_err(|e| anyhow::anyhow!("cannot read the audit log {}: {e}", a.log.path.display()))?;
+    if damaged > 0 {
+        eprintln!(
+            "{}",
+            match lang {
+                Language::Vi => format!(
+                    "cảnh báo: {damaged} dòng của nhật ký {} không đọc được (hỏng hoặc không phải bản ghi); các bản ghi dưới đây thiếu những dòng đó",
+                    a.log.path.display()
+                ),
+                Language::En => format!(
+                    "warning: {damaged} line(s) of the audit log {} could not be read (damaged, or not records); the records below lack them",
+                    a.log.path.display()
+                ),
+            }
+        );
+    }
     let shown: Vec<hopthu::audit::AuditRecord> =
         records.into_iter().filter(|r| matcher.matches(r)).collect();
     match a.format {

@@ -347,7 +347,10 @@ fn a_restore_starts_the_inactivity_clock_again() {
     assert_eq!(an["evidence"]["restored"], today());
     // The message says the days count from the restore, not the login.
     let msg = an["message"].as_str().unwrap();
-    assert!(msg.contains(&format!("khôi phục ngày {}, đã 95 ngày", today())), "{msg}");
+    assert!(
+        msg.contains(&format!("khôi phục ngày {}, đã 95 ngày", today())),
+        "{msg}"
+    );
 }
 
 #[test]

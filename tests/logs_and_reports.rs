@@ -716,3 +716,39 @@ fn the_report_of_a_folder_outside_git_says_so() {
         "no audit log, no change: {md}"
     );
 }
+
+#[test]
+fn a_missing_or_damaged_log_is_said_not_shown_as_a_short_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let o = hopthu(&["log", "--audit-log", "nowhere/audit.jsonl"], t);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("không có nhật ký tại nowhere/audit.jsonl"),
+        "{}",
+        text(&o)
+    );
+    let good = serde_json::to_string(&rec(
+        "2026-12-01T00:00:00Z",
+        "create",
+        "person/p1",
+        "annv.skhcn@sonla.gov.vn",
+    ))
+    .unwrap();
+    let mut bytes = format!("{good}\n{{\"time\":\"2026-12-02T00:00:00Z\",\"act\n").into_bytes();
+    bytes.extend_from_slice(b"\xff\xfe garbage\n");
+    bytes.extend_from_slice(format!("{}\n", good.replace("p1", "p2")).as_bytes());
+    std::fs::write(t.join("audit.jsonl"), bytes).unwrap();
+    let o = hopthu(
+        &["log", "--audit-log", "audit.jsonl", "--format", "json"],
+        t,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let shown: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(shown.len(), 2, "a bad byte spoils only its own line");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("2 dòng của nhật ký"),
+        "{}",
+        text(&o)
+    );
+}
