@@ -431,6 +431,78 @@ pub fn compare(
             },
         });
     }
+    // A value the server holds but that cannot be read (not a number, not
+    // TRUE/FALSE, several values) is a mismatch of its own: reading it as
+    // absent or zero would describe a policy the server does not have.
+    let numbers = [
+        "pwdMaxAge",
+        "pwdMinLength",
+        "pwdMaxFailure",
+        "pwdCheckQuality",
+    ];
+    let booleans = ["pwdMustChange", "pwdLockout", "pwdAllowUserChange"];
+    for attr in numbers.iter().chain(booleans.iter()) {
+        let values = entry.get(attr);
+        let readable = |v: &String| {
+            let v = v.trim();
+            if numbers.contains(attr) {
+                v.parse::<u64>().is_ok()
+            } else {
+                v.eq_ignore_ascii_case("TRUE") || v.eq_ignore_ascii_case("FALSE")
+            }
+        };
+        let problem = if values.len() > 1 {
+            Some(if vi {
+                format!(
+                    "{attr} có {} giá trị ({}); chính sách chỉ được có một",
+                    values.len(),
+                    values.join(", ")
+                )
+            } else {
+                format!(
+                    "{attr} holds {} values ({}); a policy has one",
+                    values.len(),
+                    values.join(", ")
+                )
+            })
+        } else {
+            values.first().filter(|v| !readable(v)).map(|v| {
+                let kind = if numbers.contains(attr) {
+                    if vi {
+                        "một số nguyên không âm"
+                    } else {
+                        "a whole number"
+                    }
+                } else if vi {
+                    "TRUE hoặc FALSE"
+                } else {
+                    "TRUE or FALSE"
+                };
+                if vi {
+                    format!("{attr} là `{v}`, không đọc được (phải là {kind})")
+                } else {
+                    format!("{attr} is `{v}`, which cannot be read (it must be {kind})")
+                }
+            })
+        };
+        if let Some(message) = problem {
+            let found = Some(values.join(", "));
+            let expected = checks
+                .iter()
+                .find(|c| c.attribute == *attr)
+                .map(|c| c.expected.clone())
+                .unwrap_or_default();
+            checks.retain(|c| c.attribute != *attr);
+            checks.push(Check {
+                attribute: attr,
+                expected,
+                found,
+                ok: false,
+                severity: Severity::Mismatch,
+                message,
+            });
+        }
+    }
     Outcome {
         policy_dn: entry.dn.clone(),
         layout,
@@ -524,5 +596,57 @@ mod tests {
         let bad = o.checks.iter().find(|c| !c.ok).unwrap();
         assert_eq!(bad.attribute, "pwdMaxAge");
         assert!(bad.message.contains("never expire"), "{}", bad.message);
+    }
+
+    #[test]
+    fn values_that_cannot_be_read_are_mismatches_not_absences() {
+        let e = entry(&[
+            ("objectClass", "pwdPolicy"),
+            ("pwdMaxAge", "abc"),
+            ("pwdMinLength", "8"),
+            ("pwdMustChange", "yes"),
+            ("pwdLockout", "TRUE"),
+            ("pwdMaxFailure", "-1"),
+            ("pwdCheckQuality", "1"),
+            ("pwdCheckQuality", "2"),
+        ]);
+        let o = compare(
+            &e,
+            &PasswordPolicy::default(),
+            LayoutName::Standard,
+            Language::En,
+        );
+        let bad: Vec<&str> = o
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.attribute)
+            .collect();
+        for attr in [
+            "pwdMaxAge",
+            "pwdMustChange",
+            "pwdMaxFailure",
+            "pwdCheckQuality",
+        ] {
+            assert!(bad.contains(&attr), "{attr}: {bad:?}");
+        }
+        let age = o
+            .checks
+            .iter()
+            .find(|c| c.attribute == "pwdMaxAge")
+            .unwrap();
+        assert!(
+            age.message.contains("`abc`, which cannot be read"),
+            "{}",
+            age.message
+        );
+        assert!(!o.checks.iter().any(|c| c.message.contains("never expire")));
+        let q = o
+            .checks
+            .iter()
+            .find(|c| c.attribute == "pwdCheckQuality")
+            .unwrap();
+        assert!(q.message.contains("holds 2 values"), "{}", q.message);
+        assert!(o.mismatches() >= 4);
     }
 }
