@@ -2098,6 +2098,30 @@ fn cmd_publish(
         );
         return Ok(ExitCode::from(2));
     }
+    // The page goes beside the repository, never among its agency files
+    // (where it would make the repository invalid).
+    if repo.git.git.is_none()
+        && let (Ok(root), Some(target)) = (
+            repo.root.join(hopthu::source::AGENCIES_DIR).canonicalize(),
+            absolute_target(out),
+        )
+        && target.starts_with(&root)
+    {
+        eprintln!(
+            "hopthu: {}",
+            match outcome.lang {
+                Language::Vi => format!(
+                    "--out {} nằm trong thư mục agencies/ của kho; hãy chọn chỗ khác, không ghi gì.",
+                    out.display()
+                ),
+                Language::En => format!(
+                    "--out {} is inside the repository's agencies/ folder; choose another place, nothing was written.",
+                    out.display()
+                ),
+            }
+        );
+        return Ok(ExitCode::from(2));
+    }
     let settings = outcome.settings.as_ref().expect("validated");
     let listing = publish::Listing::new(&settings.domain, &outcome.desired, today);
     publish::publish(out, &listing).map_err(|e| anyhow::anyhow!(e))?;
@@ -3050,4 +3074,26 @@ fn domain_ok(d: &str) -> bool {
         && labels
             .last()
             .is_some_and(|l| l.len() >= 2 && l.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+/// A path made absolute through its nearest existing ancestor (the path
+/// itself may not exist yet).
+fn absolute_target(p: &Path) -> Option<PathBuf> {
+    let mut rest = Vec::new();
+    let mut cur = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(p)
+    };
+    loop {
+        if let Ok(c) = cur.canonicalize() {
+            let mut out = c;
+            for r in rest.iter().rev() {
+                out.push(r);
+            }
+            return Some(out);
+        }
+        rest.push(cur.file_name()?.to_os_string());
+        cur = cur.parent()?.to_path_buf();
+    }
 }

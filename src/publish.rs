@@ -148,6 +148,17 @@ pub fn publish(out: &Path, listing: &Listing) -> Result<Vec<PathBuf>, PublishErr
         (VCARD_FILE, vcard(listing)),
         (HTML_FILE, html(listing)),
     ];
+    // Each file's place is checked before any is written: a folder in the
+    // way of one would otherwise leave a new page beside old data.
+    for (name, _) in &files {
+        let path = out.join(name);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+            return Err(PublishError::Io(
+                path,
+                std::io::Error::other("a folder is in the way of the file"),
+            ));
+        }
+    }
     let mut written = Vec::new();
     for (name, text) in files {
         let path = out.join(name);

@@ -428,6 +428,41 @@ fn an_out_that_is_a_file_is_refused() {
 }
 
 #[test]
+fn a_folder_in_the_way_or_an_out_among_the_agency_files_writes_nothing() {
+    let repo = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(out.join("index.html")).unwrap();
+    let o = hopthu(&[
+        "publish",
+        repo.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        1,
+        "no CSV or vCard beside it"
+    );
+    let inside = repo.path().join("agencies/pub");
+    let o = hopthu(&[
+        "publish",
+        repo.path().to_str().unwrap(),
+        "--out",
+        inside.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("agencies/"));
+    assert!(!inside.exists());
+}
+
+#[test]
 fn publishing_again_replaces_the_files_and_leaves_no_temporary_ones() {
     let repo = fixture();
     let out = tempfile::tempdir().unwrap();
