@@ -10,6 +10,7 @@ use crate::desired::{DesiredMailbox, MailboxKind};
 use crate::diagnostics::Diagnostic;
 use crate::live::LiveEntry;
 use crate::model::{Language, LockReason, Settings, Status};
+use crate::tr;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -191,7 +192,10 @@ pub fn read_logins_csv(path: &str, text: &str) -> Result<Logins, Vec<CsvError>> 
     let Some((hl, header)) = lines.next() else {
         return Err(vec![err(
             1,
-            "the file is empty: expected a header `address,last_login`".into(),
+            tr!(
+                "tệp rỗng: cần một dòng tiêu đề `address,last_login`",
+                "the file is empty: expected a header `address,last_login`"
+            ),
         )]);
     };
     let cols: Vec<String> = split_csv(header)
@@ -202,7 +206,8 @@ pub fn read_logins_csv(path: &str, text: &str) -> Result<Logins, Vec<CsvError>> 
     let (Some(ai), Some(li)) = (find("address"), find("last_login")) else {
         return Err(vec![err(
             hl + 1,
-            format!(
+            tr!(
+                "dòng tiêu đề phải có các cột `address` và `last_login`; gặp `{header}`",
                 "the header must name the columns `address` and `last_login`; found `{header}`"
             ),
         )]);
@@ -212,12 +217,17 @@ pub fn read_logins_csv(path: &str, text: &str) -> Result<Logins, Vec<CsvError>> 
     for (i, line) in lines {
         let fields = split_csv(line);
         let (Some(a), Some(l)) = (fields.get(ai), fields.get(li)) else {
-            errors.push(err(i + 1, format!("expected {} columns", cols.len())));
+            let n = cols.len();
+            errors.push(err(i + 1, tr!("cần {n} cột", "expected {n} columns")));
             continue;
         };
         let address = a.trim().to_ascii_lowercase();
         if !address.contains('@') {
-            errors.push(err(i + 1, format!("`{}` is not an address", a.trim())));
+            let a = a.trim();
+            errors.push(err(
+                i + 1,
+                tr!("`{a}` không phải là địa chỉ thư", "`{a}` is not an address"),
+            ));
             continue;
         }
         let when = if l.trim().is_empty() {
@@ -228,10 +238,13 @@ pub fn read_logins_csv(path: &str, text: &str) -> Result<Logins, Vec<CsvError>> 
                 None => {
                     errors.push(err(
                         i + 1,
-                        format!(
-                            "`{}` is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS, RFC 3339 or 20261204101500Z)",
-                            l.trim()
-                        ),
+                        {
+                            let l = l.trim();
+                            tr!(
+                                "`{l}` không phải là ngày (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS, RFC 3339 hoặc 20261204101500Z)",
+                                "`{l}` is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS, RFC 3339 or 20261204101500Z)"
+                            )
+                        },
                     ));
                     continue;
                 }
@@ -820,10 +833,12 @@ mod tests {
             "the latest login wins"
         );
         assert_eq!(m["hatt.skhcn@sonla.gov.vn"], None);
-        let errs = read_logins_csv(
-            "l.csv",
-            "address,last_login\nx@y,2026-02-30\nnot-an-address,\nz@y\n",
-        )
+        let errs = crate::i18n::with(Language::En, || {
+            read_logins_csv(
+                "l.csv",
+                "address,last_login\nx@y,2026-02-30\nnot-an-address,\nz@y\n",
+            )
+        })
         .unwrap_err();
         let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         assert_eq!(text.len(), 3, "{text:?}");
@@ -843,7 +858,7 @@ mod tests {
         assert!(
             read_logins_csv("l.csv", "mail,when\n").unwrap_err()[0]
                 .message
-                .contains("`address` and `last_login`")
+                .contains("`address` và `last_login`")
         );
     }
 }
