@@ -8,6 +8,7 @@ use crate::live::{Directory, LiveEntry, Mod, Write, WriteError};
 use crate::model::PasswordPolicy;
 use crate::password;
 use crate::plan::{Action, Change, Plan};
+use crate::tr;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -53,20 +54,36 @@ pub struct Report {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    #[error(
-        "this plan creates or restores {0} mailbox(es): name a file for their new passwords with --credentials-out FILE; nothing was written"
-    )]
     NoCredentialsFile(usize),
-    #[error(
-        "--approve-deletes {given} does not match the held deletions ({expected}); nothing was written"
-    )]
     WrongApproval { given: String, expected: String },
-    #[error("--approve-deletes was given but this plan holds no deletions; nothing was written")]
     NothingHeld,
-    #[error("cannot prepare the directory: {0}; nothing else was written")]
     Setup(String),
-    #[error("{0}")]
     Io(String),
+}
+
+impl std::fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            ApplyError::NoCredentialsFile(n) => tr!(
+                "kế hoạch này tạo mới hoặc khôi phục {n} hộp thư: hãy chỉ định tệp nhận mật khẩu mới của chúng bằng --credentials-out FILE; chưa ghi gì",
+                "this plan creates or restores {n} mailbox(es): name a file for their new passwords with --credentials-out FILE; nothing was written"
+            ),
+            ApplyError::WrongApproval { given, expected } => tr!(
+                "--approve-deletes {given} không khớp với các lệnh thu hồi đang tạm giữ ({expected}); chưa ghi gì",
+                "--approve-deletes {given} does not match the held deletions ({expected}); nothing was written"
+            ),
+            ApplyError::NothingHeld => tr!(
+                "đã cho --approve-deletes nhưng kế hoạch này không tạm giữ lệnh thu hồi nào; chưa ghi gì",
+                "--approve-deletes was given but this plan holds no deletions; nothing was written"
+            ),
+            ApplyError::Setup(e) => tr!(
+                "không chuẩn bị được thư mục: {e}; không ghi gì thêm",
+                "cannot prepare the directory: {e}; nothing else was written"
+            ),
+            ApplyError::Io(e) => e.clone(),
+        };
+        f.write_str(&text)
+    }
 }
 
 pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<Report, ApplyError> {
@@ -89,9 +106,10 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
     }
     // Nothing is written that cannot be logged.
     opts.audit.check_writable().map_err(|e| {
-        ApplyError::Io(format!(
-            "cannot write the audit log {}: {e}; nothing was written",
-            opts.audit.path.display()
+        let path = opts.audit.path.display();
+        ApplyError::Io(tr!(
+            "không ghi được nhật ký {path}: {e}; chưa ghi gì",
+            "cannot write the audit log {path}: {e}; nothing was written"
         ))
     })?;
     let new_passwords = work.creates.len() + work.restores.len();
@@ -108,17 +126,20 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
             .chain(work.restores.iter().map(|(_, a)| a.as_str()))
             .collect();
         recover_pending(p, &creating).map_err(|e| {
-            ApplyError::Io(format!(
-                "cannot recover the passwords of an interrupted run in {}: {e}; nothing was written",
-                pending_path(p).display()
+            let path = pending_path(p);
+            let path = path.display();
+            ApplyError::Io(tr!(
+                "không lấy lại được mật khẩu của lần chạy bị ngắt trong {path}: {e}; chưa ghi gì",
+                "cannot recover the passwords of an interrupted run in {path}: {e}; nothing was written"
             ))
         })?;
     }
     let mut credentials = match &opts.credentials_out {
         Some(p) if new_passwords > 0 => Some(open_private(p).map_err(|e| {
-            ApplyError::Io(format!(
-                "cannot open the credentials file {}: {e}",
-                p.display()
+            let path = p.display();
+            ApplyError::Io(tr!(
+                "không mở được tệp mật khẩu {path}: {e}",
+                "cannot open the credentials file {path}: {e}"
             ))
         })?),
         _ => None,
@@ -224,7 +245,10 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
                     .find(|f| crate::live::normalize_dn(&f.dn) == crate::live::normalize_dn(&e.dn))
                 {
                     Some(f) => whole.push(f),
-                    None => unreadable.push((key.clone(), "the entry is gone".into())),
+                    None => unreadable.push((
+                        key.clone(),
+                        tr!("mục này không còn nữa", "the entry is gone"),
+                    )),
                 },
                 Err(err) => unreadable.push((key.clone(), err.to_string())),
             }
@@ -234,7 +258,8 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
                 &mut report,
                 key,
                 &[Action::Delete],
-                &Err(format!(
+                &Err(tr!(
+                    "chưa thu hồi: không đọc được mục để sao lưu: {why}",
                     "not deleted: cannot read the entry for its backup: {why}"
                 )),
             );
@@ -257,7 +282,10 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
                 }
             }
             Some(Err(e)) => {
-                let msg = format!("not deleted: the backup could not be written: {e}");
+                let msg = tr!(
+                    "chưa thu hồi: không ghi được bản sao lưu: {e}",
+                    "not deleted: the backup could not be written: {e}"
+                );
                 for (key, _, _) in &deletes {
                     record(&mut report, key, &[Action::Delete], &Err(msg.clone()));
                 }
@@ -310,7 +338,10 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
             &mut report,
             key,
             &[Action::Update, Action::Lock, Action::Unlock],
-            &Err("not done: the rename before it failed (retried on the next run)".into()),
+            &Err(tr!(
+                "chưa làm: lệnh đổi tên trước nó thất bại (sẽ thử lại ở lần chạy sau)",
+                "not done: the rename before it failed (retried on the next run)"
+            )),
         );
     }
     // A restore (locked to active) gives the mailbox a new password that
@@ -347,9 +378,10 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
         && let Some(p) = &pending
     {
         write_private(p, lines.as_bytes()).map_err(|e| {
-            ApplyError::Io(format!(
-                "cannot write the passwords to {}: {e}; no mailbox was restored",
-                p.display()
+            let path = p.display();
+            ApplyError::Io(tr!(
+                "không ghi được mật khẩu vào {path}: {e}; chưa khôi phục hộp thư nào",
+                "cannot write the passwords to {path}: {e}; no mailbox was restored"
             ))
         })?;
     }
@@ -365,9 +397,13 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
             f.write_all(restored.as_bytes())
                 .and_then(|_| f.sync_all())
                 .map_err(|e| {
-                    ApplyError::Io(format!(
-                        "cannot write the credentials file: {e}; the passwords of the mailboxes just restored stay in {}",
-                        pending.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+                    let path = pending
+                        .as_deref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    ApplyError::Io(tr!(
+                        "không ghi được tệp mật khẩu: {e}; mật khẩu của các hộp thư vừa khôi phục vẫn nằm trong {path}",
+                        "cannot write the credentials file: {e}; the passwords of the mailboxes just restored stay in {path}"
                     ))
                 })?;
         }
@@ -387,7 +423,10 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
                 &mut report,
                 key,
                 &[Action::Rename],
-                &Err(format!("renamed, but its attributes were not written: {e}")),
+                &Err(tr!(
+                    "đã đổi tên, nhưng chưa ghi được các thuộc tính: {e}",
+                    "renamed, but its attributes were not written: {e}"
+                )),
             ),
             (false, Ok(())) => {}
         }
@@ -420,9 +459,10 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
         let pending = opts.credentials_out.as_deref().map(pending_path);
         if let Some(p) = &pending {
             write_private(p, lines.as_bytes()).map_err(|e| {
-                ApplyError::Io(format!(
-                    "cannot write the passwords to {}: {e}; no mailbox was created",
-                    p.display()
+                let path = p.display();
+                ApplyError::Io(tr!(
+                    "không ghi được mật khẩu vào {path}: {e}; chưa tạo mới hộp thư nào",
+                    "cannot write the passwords to {path}: {e}; no mailbox was created"
                 ))
             })?;
         }
@@ -438,9 +478,13 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
             f.write_all(created.as_bytes())
                 .and_then(|_| f.sync_all())
                 .map_err(|e| {
-                    ApplyError::Io(format!(
-                        "cannot write the credentials file: {e}; the passwords of the mailboxes just created stay in {}",
-                        pending.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+                    let path = pending
+                        .as_deref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    ApplyError::Io(tr!(
+                        "không ghi được tệp mật khẩu: {e}; mật khẩu của các hộp thư vừa tạo mới vẫn nằm trong {path}",
+                        "cannot write the credentials file: {e}; the passwords of the mailboxes just created stay in {path}"
                     ))
                 })?;
         }
@@ -487,7 +531,13 @@ pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<R
             }])
             .await;
         if let Some(Err(e)) = results.first() {
-            eprintln!("warning: hopthu could not update its own records: {e}");
+            eprintln!(
+                "{}",
+                tr!(
+                    "cảnh báo: hopthu không cập nhật được bản ghi của chính nó: {e}",
+                    "warning: hopthu could not update its own records: {e}"
+                )
+            );
         }
     }
     Ok(report)

@@ -24,6 +24,7 @@
 //! [`MIN_KEEP_DAYS`] days are refused: the regulation keeps the log at
 //! least six months. The current file is never pruned.
 
+use crate::tr;
 use chrono::{DateTime, Datelike as _, Utc};
 use serde::{Deserialize, Serialize};
 use std::io::{Read as _, Write as _};
@@ -130,12 +131,24 @@ pub struct MonthlyFile {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RetentionError {
-    #[error(
-        "the audit log must be kept at least {MIN_KEEP_DAYS} days (six months, by the regulation); {0} is too few"
-    )]
     TooShort(u32),
-    #[error("cannot prune the audit log: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl std::fmt::Display for RetentionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            RetentionError::TooShort(n) => tr!(
+                "nhật ký phải được lưu ít nhất {MIN_KEEP_DAYS} ngày (sáu tháng, theo quy định); {n} là quá ít",
+                "the audit log must be kept at least {MIN_KEEP_DAYS} days (six months, by the regulation); {n} is too few"
+            ),
+            RetentionError::Io(e) => tr!(
+                "không dọn được nhật ký: {e}",
+                "cannot prune the audit log: {e}"
+            ),
+        };
+        f.write_str(&text)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -224,10 +237,16 @@ impl AuditLog {
                 if let Some(m) = month {
                     match self.rotate_before(m) {
                         Ok(r) => rotated |= r,
-                        Err(e) => eprintln!(
-                            "warning: cannot rotate the audit log {}: {e}; the records stay in it",
-                            self.path.display()
-                        ),
+                        Err(e) => {
+                            let path = self.path.display();
+                            eprintln!(
+                                "{}",
+                                tr!(
+                                    "cảnh báo: không xoay vòng được nhật ký {path}: {e}; các bản ghi vẫn ở trong tệp đó",
+                                    "warning: cannot rotate the audit log {path}: {e}; the records stay in it"
+                                )
+                            )
+                        }
                     }
                 }
                 let mut f = std::fs::OpenOptions::new()
@@ -241,9 +260,13 @@ impl AuditLog {
             Ok(())
         })();
         if let Err(e) = &result {
+            let path = self.path.display();
             eprintln!(
-                "error: cannot append to the audit log {}: {e}\n{}",
-                self.path.display(),
+                "{}\n{}",
+                tr!(
+                    "lỗi: không ghi thêm được vào nhật ký {path}: {e}",
+                    "error: cannot append to the audit log {path}: {e}"
+                ),
                 lines.concat()
             );
         }
@@ -254,7 +277,7 @@ impl AuditLog {
                 .max()
                 .unwrap_or_else(Utc::now);
             if let Err(e) = self.prune(now, days) {
-                eprintln!("warning: {e}");
+                eprintln!("{}: {e}", tr!("cảnh báo", "warning"));
             }
         }
         result
@@ -301,7 +324,10 @@ impl AuditLog {
                         }
                     } else {
                         std::fs::rename(&self.path, &target).map_err(|r| {
-                            std::io::Error::new(r.kind(), format!("{e}; then rename: {r}"))
+                            std::io::Error::new(
+                                r.kind(),
+                                tr!("{e}; rồi khi đổi tên: {r}", "{e}; then rename: {r}"),
+                            )
                         })?;
                         sync_dir(&self.path);
                         return Ok(());
@@ -312,9 +338,10 @@ impl AuditLog {
             sync_dir(&self.path);
             return Ok(());
         }
-        Err(std::io::Error::other(format!(
-            "no free monthly name for {month} beside {}",
-            self.path.display()
+        let path = self.path.display();
+        Err(std::io::Error::other(tr!(
+            "không còn tên tệp tháng {month} nào trống bên cạnh {path}",
+            "no free monthly name for {month} beside {path}"
         )))
     }
 

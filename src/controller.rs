@@ -8,6 +8,7 @@
 
 use crate::crd::{Condition, MailDirectory, MailDirectoryStatus};
 use crate::run::{CycleSummary, Ended, Overrides, RunConfig, Runner, Shared, State, log};
+use crate::tr;
 use crate::writer_lock::Fence;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams};
@@ -21,10 +22,17 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("the Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
-    #[error("{0}")]
     Config(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Kube(e) => f.write_str(&tr!("API Kubernetes: {e}", "the Kubernetes API: {e}")),
+            Error::Config(e) => f.write_str(e),
+        }
+    }
 }
 
 /// The annotation a webhook (on any replica) sets on every MailDirectory
@@ -94,10 +102,12 @@ async fn secret_value(
     key: &str,
 ) -> Result<Option<String>, Error> {
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);
-    let secret = api
-        .get_opt(name)
-        .await?
-        .ok_or_else(|| Error::Config(format!("the Secret {ns}/{name} does not exist")))?;
+    let secret = api.get_opt(name).await?.ok_or_else(|| {
+        Error::Config(tr!(
+            "Secret {ns}/{name} không tồn tại",
+            "the Secret {ns}/{name} does not exist"
+        ))
+    })?;
     let from_data = secret
         .data
         .as_ref()
@@ -117,7 +127,12 @@ async fn required(client: &Client, ns: &str, name: &str, key: &str) -> Result<St
     secret_value(client, ns, name, key)
         .await?
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::Config(format!("the Secret {ns}/{name} has no `{key}`")))
+        .ok_or_else(|| {
+            Error::Config(tr!(
+                "Secret {ns}/{name} không có `{key}`",
+                "the Secret {ns}/{name} has no `{key}`"
+            ))
+        })
 }
 
 /// A secret written for a library that reads files: owner-only, in the
@@ -127,7 +142,13 @@ fn secret_file(dir: &std::path::Path, name: &str, text: &str) -> Result<PathBuf,
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     std::fs::create_dir_all(dir)
         .and_then(|_| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)))
-        .map_err(|e| Error::Config(format!("cannot prepare {}: {e}", dir.display())))?;
+        .map_err(|e| {
+            let dir = dir.display();
+            Error::Config(tr!(
+                "không chuẩn bị được {dir}: {e}",
+                "cannot prepare {dir}: {e}"
+            ))
+        })?;
     let path = dir.join(name);
     let mut f = std::fs::OpenOptions::new()
         .create(true)
@@ -135,10 +156,18 @@ fn secret_file(dir: &std::path::Path, name: &str, text: &str) -> Result<PathBuf,
         .truncate(true)
         .mode(0o600)
         .open(&path)
-        .map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|e| cannot_write(&path, &e))?;
     f.write_all(text.as_bytes())
-        .map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|e| cannot_write(&path, &e))?;
     Ok(path)
+}
+
+fn cannot_write(path: &std::path::Path, e: &std::io::Error) -> Error {
+    let path = path.display();
+    Error::Config(tr!(
+        "không ghi được {path}: {e}",
+        "cannot write {path}: {e}"
+    ))
 }
 
 /// The run configuration of a MailDirectory, its secrets read.
@@ -285,16 +314,19 @@ pub fn status_after(
     };
     let message = match (ready, cycle) {
         (true, Some(c)) if !c.summary.is_empty() => c.summary.clone(),
-        (true, _) => format!(
-            "commit {} applied",
-            short(state.last_applied_commit.as_deref())
-        ),
-        (false, _) if result == "held" => format!(
-            "{} deletion(s) wait for approval ({}): set spec.approveDeletes to {}",
-            state.held.len(),
-            state.held_reason.as_deref().unwrap_or("too-many"),
-            state.held_fingerprint.as_deref().unwrap_or("")
-        ),
+        (true, _) => {
+            let commit = short(state.last_applied_commit.as_deref());
+            tr!("đã áp dụng commit {commit}", "commit {commit} applied")
+        }
+        (false, _) if result == "held" => {
+            let n = state.held.len();
+            let why = state.held_reason.as_deref().unwrap_or("too-many");
+            let fp = state.held_fingerprint.as_deref().unwrap_or("");
+            tr!(
+                "{n} lệnh thu hồi đang chờ phê duyệt ({why}): đặt spec.approveDeletes thành {fp}",
+                "{n} deletion(s) wait for approval ({why}): set spec.approveDeletes to {fp}"
+            )
+        }
         (false, _) => state.last_error.clone().unwrap_or_else(|| reason.into()),
     };
     // Stalled: no progress without a person (a commit that is invalid or
@@ -310,10 +342,11 @@ pub fn status_after(
     let stalled_message = if needs_person {
         state.last_error.clone().unwrap_or_default()
     } else {
-        format!(
-            "{} cycles in a row failed: {}",
-            state.consecutive_failures,
-            state.last_error.as_deref().unwrap_or("")
+        let n = state.consecutive_failures;
+        let e = state.last_error.as_deref().unwrap_or("");
+        tr!(
+            "{n} chu kỳ liên tiếp thất bại: {e}",
+            "{n} cycles in a row failed: {e}"
         )
     };
     MailDirectoryStatus {
@@ -324,7 +357,10 @@ pub fn status_after(
                 "Reconciling",
                 false,
                 "Idle",
-                "waiting for the next interval, commit or webhook".into(),
+                tr!(
+                    "đang chờ chu kỳ kế tiếp, commit mới hoặc webhook",
+                    "waiting for the next interval, commit or webhook"
+                ),
                 generation,
                 now,
             ),
@@ -424,7 +460,10 @@ async fn event(ctx: &Context, obj: &MailDirectory, warning: bool, reason: &str, 
     };
     let api: Api<Event> = Api::namespaced(ctx.client.clone(), &ns);
     if let Err(e) = api.create(&kube::api::PostParams::default(), &ev).await {
-        log(&format!("cannot publish an event: {e}"));
+        log(&tr!(
+            "không gửi được Event: {e}",
+            "cannot publish an event: {e}"
+        ));
     }
 }
 
@@ -470,10 +509,25 @@ async fn report_blocked(obj: &MailDirectory, ctx: &Context, why: String) -> Resu
     Ok(Action::requeue(Duration::from_secs(60)))
 }
 
-/// Reconcile one MailDirectory.
+/// Reconcile one MailDirectory. Its messages (log lines, Events, the
+/// status) are in its repository's language once a cycle has read it;
+/// Vietnamese before.
 pub async fn reconcile(obj: Arc<MailDirectory>, ctx: Arc<Context>) -> Result<Action, Error> {
     let (ns, name) = key_of(&obj);
     let key = format!("{ns}/{name}");
+    let lang = ctx
+        .runners()
+        .get(&key)
+        .and_then(|h| h.runner.lang())
+        .unwrap_or_else(crate::i18n::current);
+    crate::i18n::scope(lang, reconcile_in(obj, ctx, key)).await
+}
+
+async fn reconcile_in(
+    obj: Arc<MailDirectory>,
+    ctx: Arc<Context>,
+    key: String,
+) -> Result<Action, Error> {
     // Only the holder of the Lease reads, writes or reports anything.
     if !ctx.fence.is_up() {
         return Ok(Action::requeue(Duration::from_secs(15)));
@@ -491,7 +545,10 @@ pub async fn reconcile(obj: Arc<MailDirectory>, ctx: Arc<Context>) -> Result<Act
                 "Ready",
                 false,
                 "Suspended",
-                "spec.suspend is set: nothing is read or written".into(),
+                tr!(
+                    "spec.suspend đang bật: không đọc hay ghi gì",
+                    "spec.suspend is set: nothing is read or written"
+                ),
                 generation,
                 &now,
             ),
@@ -547,7 +604,13 @@ pub async fn reconcile(obj: Arc<MailDirectory>, ctx: Arc<Context>) -> Result<Act
             "Reconciling",
             true,
             "SpecChanged",
-            format!("generation {} is being reconciled", generation.unwrap_or(0)),
+            {
+                let g = generation.unwrap_or(0);
+                tr!(
+                    "đang đồng bộ theo spec mới (generation {g})",
+                    "generation {g} is being reconciled"
+                )
+            },
             prev.observed_generation,
             &now,
         ));
@@ -646,7 +709,7 @@ pub async fn reconcile(obj: Arc<MailDirectory>, ctx: Arc<Context>) -> Result<Act
 
 /// Errors of the Kubernetes API: try again after a while.
 pub fn error_policy(_obj: Arc<MailDirectory>, err: &Error, _ctx: Arc<Context>) -> Action {
-    log(&format!("reconcile: {err}"));
+    log(&tr!("đồng bộ: {err}", "reconcile: {err}"));
     Action::requeue(Duration::from_secs(30))
 }
 
@@ -659,10 +722,16 @@ pub fn follow_lease(
         loop {
             let held = *leader.borrow_and_update();
             if fence.is_up() != held {
-                log(if held {
-                    "this replica holds the Lease: it writes"
+                log(&if held {
+                    tr!(
+                        "bản sao (replica) này đang giữ Lease: được phép ghi",
+                        "this replica holds the Lease: it writes"
+                    )
                 } else {
-                    "this replica does not hold the Lease: it writes nothing"
+                    tr!(
+                        "bản sao (replica) này không giữ Lease: không ghi gì",
+                        "this replica does not hold the Lease: it writes nothing"
+                    )
                 });
             }
             fence.set(held);
@@ -710,7 +779,10 @@ async fn request_cycles(api: &Api<MailDirectory>) {
     let list = match api.list(&Default::default()).await {
         Ok(l) => l,
         Err(e) => {
-            log(&format!("cannot list MailDirectories for a webhook: {e}"));
+            log(&tr!(
+                "không liệt kê được các MailDirectory cho webhook: {e}",
+                "cannot list MailDirectories for a webhook: {e}"
+            ));
             return;
         }
     };
@@ -726,9 +798,10 @@ async fn request_cycles(api: &Api<MailDirectory>) {
             )
             .await
         {
-            log(&format!(
-                "cannot ask {ns}/{} for a cycle: {e}",
-                md.name_any()
+            let name = md.name_any();
+            log(&tr!(
+                "không yêu cầu được {ns}/{name} chạy một chu kỳ: {e}",
+                "cannot ask {ns}/{name} for a cycle: {e}"
             ));
         }
     }
@@ -751,9 +824,12 @@ pub struct ControllerConfig {
 /// Run the controller until SIGTERM.
 pub async fn run(cfg: ControllerConfig) -> Result<(), String> {
     use futures::StreamExt;
-    let client = Client::try_default()
-        .await
-        .map_err(|e| format!("cannot reach the Kubernetes API: {e}"))?;
+    let client = Client::try_default().await.map_err(|e| {
+        tr!(
+            "không kết nối được API Kubernetes: {e}",
+            "cannot reach the Kubernetes API: {e}"
+        )
+    })?;
     let shared = Arc::new(Shared::new(cfg.webhook_secret.clone()));
     // Down until the Lease is held and its expiry read.
     let fence = Fence::new(false);
@@ -767,7 +843,12 @@ pub async fn run(cfg: ControllerConfig) -> Result<(), String> {
         .with_grace(grace)
         .build()
         .await
-        .map_err(|e| format!("cannot prepare the Lease: {e}"))?;
+        .map_err(|e| {
+            tr!(
+                "không chuẩn bị được Lease: {e}",
+                "cannot prepare the Lease: {e}"
+            )
+        })?;
     let (leader, lease_task) = lease.watch().await;
     let follower = follow_lease(leader, fence.clone());
     watch_lease_expiry(
@@ -791,10 +872,14 @@ pub async fn run(cfg: ControllerConfig) -> Result<(), String> {
     shared.metrics.set_ready(true);
     shared.status.lock().map(|mut s| s.ready = true).ok();
     if let Some(addr) = cfg.listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        log(&format!(
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            tr!(
+                "không lắng nghe được trên {addr}: {e}",
+                "cannot listen on {addr}: {e}"
+            )
+        })?;
+        log(&tr!(
+            "phục vụ /healthz, /readyz, /metrics, /status và /hooks/git trên {addr}",
             "serving /healthz, /readyz, /metrics, /status and /hooks/git on {addr}"
         ));
         tokio::spawn(crate::serve::serve(listener, shared.clone()));
@@ -813,7 +898,10 @@ pub async fn run(cfg: ControllerConfig) -> Result<(), String> {
             request_cycles(&hook_api).await;
         }
     });
-    log("watching MailDirectory resources");
+    log(&tr!(
+        "đang theo dõi các tài nguyên MailDirectory",
+        "watching MailDirectory resources"
+    ));
     let stop = shared.clone();
     kube::runtime::Controller::new(api, kube::runtime::watcher::Config::default())
         .graceful_shutdown_on(async move {
@@ -827,7 +915,10 @@ pub async fn run(cfg: ControllerConfig) -> Result<(), String> {
                     _ = int.recv() => {}
                 }
             }
-            log("stopping: the reconciles in flight finish first");
+            log(&tr!(
+                "đang dừng: các lượt đồng bộ đang chạy sẽ hoàn tất trước",
+                "stopping: the reconciles in flight finish first"
+            ));
             stop.stop();
         })
         .run(reconcile, error_policy, ctx)
@@ -843,8 +934,11 @@ pub async fn run(cfg: ControllerConfig) -> Result<(), String> {
     if let Ok(Ok(manager)) = lease_task.await
         && let Err(e) = manager.release().await
     {
-        log(&format!("cannot release the Lease: {e}"));
+        log(&tr!(
+            "không trả lại được Lease: {e}",
+            "cannot release the Lease: {e}"
+        ));
     }
-    log("stopped");
+    log(&tr!("đã dừng", "stopped"));
     Ok(())
 }

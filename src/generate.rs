@@ -16,6 +16,7 @@
 use crate::model::AgencyType;
 use crate::naming;
 use crate::schema;
+use crate::tr;
 use anyhow::{Context, bail, ensure};
 use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Write as _};
@@ -73,11 +74,17 @@ pub struct GenerateSummary {
 
 impl fmt::Display for GenerateSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} agencies, {} units, {} people, {} address collisions resolved, {} files",
-            self.agencies, self.units, self.people, self.collisions, self.files
-        )
+        let GenerateSummary {
+            agencies,
+            units,
+            people,
+            collisions,
+            files,
+        } = self;
+        f.write_str(&tr!(
+            "{agencies} cơ quan, {units} đơn vị, {people} người, đã giải quyết {collisions} địa chỉ trùng, {files} tệp",
+            "{agencies} agencies, {units} units, {people} people, {collisions} address collisions resolved, {files} files"
+        ))
     }
 }
 
@@ -132,7 +139,11 @@ fn check_domain(domain: &str) -> anyhow::Result<()> {
         .is_some_and(|t| t.len() >= 2 && t.bytes().all(|b| b.is_ascii_lowercase()));
     ensure!(
         labels.len() >= 2 && labels.iter().all(label_ok) && tld_ok,
-        "{domain:?} is not a mail domain (lower case, like sonla.gov.vn)"
+        "{}",
+        tr!(
+            "{domain:?} không phải là tên miền thư (chữ thường, như sonla.gov.vn)",
+            "{domain:?} is not a mail domain (lower case, like sonla.gov.vn)"
+        )
     );
     Ok(())
 }
@@ -1426,6 +1437,21 @@ fn agency_yaml(a: &AgencyPlan, domain: &str) -> String {
 // ---------------------------------------------------------------------------
 // Writing
 
+fn cannot_create(p: &Path) -> String {
+    let p = p.display();
+    tr!("không tạo được {p}", "cannot create {p}")
+}
+
+fn cannot_read(p: &Path) -> String {
+    let p = p.display();
+    tr!("không đọc được {p}", "cannot read {p}")
+}
+
+fn cannot_resolve(p: &Path) -> String {
+    let p = p.display();
+    tr!("không xác định được đường dẫn {p}", "cannot resolve {p}")
+}
+
 /// Check that `out` may be written and return it as an absolute path whose
 /// last component is a real name (so that `.` and `..` work too).
 fn prepare_out(out: &Path, force: bool) -> anyhow::Result<PathBuf> {
@@ -1435,44 +1461,62 @@ fn prepare_out(out: &Path, force: bool) -> anyhow::Result<PathBuf> {
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                 _ => PathBuf::from("."),
             };
-            fs::create_dir_all(&parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
+            fs::create_dir_all(&parent).with_context(|| cannot_create(&parent))?;
             let parent = parent
                 .canonicalize()
-                .with_context(|| format!("cannot resolve {}", parent.display()))?;
-            let name = out
-                .file_name()
-                .with_context(|| format!("{} names no folder", out.display()))?;
+                .with_context(|| cannot_resolve(&parent))?;
+            let name = out.file_name().with_context(|| {
+                let p = out.display();
+                tr!("{p} không chỉ ra thư mục nào", "{p} names no folder")
+            })?;
             Ok(parent.join(name))
         }
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", out.display())),
-        Ok(m) if !m.is_dir() => bail!("{} exists and is not a folder", out.display()),
+        Err(e) => Err(e).with_context(|| cannot_read(out)),
+        Ok(m) if !m.is_dir() => {
+            let p = out.display();
+            bail!(
+                "{}",
+                tr!(
+                    "{p} đã tồn tại và không phải là thư mục",
+                    "{p} exists and is not a folder"
+                )
+            )
+        }
         Ok(_) => {
             let non_empty = fs::read_dir(out)
-                .with_context(|| format!("cannot read {}", out.display()))?
+                .with_context(|| cannot_read(out))?
                 .next()
                 .is_some();
+            let p = out.display();
             if non_empty {
                 if !force {
-                    bail!("{} is not empty; pass --force to replace it", out.display());
+                    bail!(
+                        "{}",
+                        tr!(
+                            "{p} đã có nội dung; dùng --force để thay thế",
+                            "{p} is not empty; pass --force to replace it"
+                        )
+                    );
                 }
                 // Even with --force, replace only a desired-state repository,
                 // never an arbitrary folder (a mistyped --out . or ~).
                 if !out.join(crate::source::SETTINGS_FILE).is_file() {
+                    let settings = crate::source::SETTINGS_FILE;
                     bail!(
-                        "{} is not empty and holds no {}: refusing to replace it",
-                        out.display(),
-                        crate::source::SETTINGS_FILE
+                        "{}",
+                        tr!(
+                            "{p} đã có nội dung và không chứa {settings}: từ chối thay thế",
+                            "{p} is not empty and holds no {settings}: refusing to replace it"
+                        )
                     );
                 }
             }
-            let abs = out
-                .canonicalize()
-                .with_context(|| format!("cannot resolve {}", out.display()))?;
+            let abs = out.canonicalize().with_context(|| cannot_resolve(out))?;
+            let shown = abs.display();
             ensure!(
                 abs.parent().is_some() && abs.file_name().is_some(),
-                "refusing to replace {}",
-                abs.display()
+                "{}",
+                tr!("từ chối thay thế {shown}", "refusing to replace {shown}")
             );
             Ok(abs)
         }
@@ -1482,10 +1526,15 @@ fn prepare_out(out: &Path, force: bool) -> anyhow::Result<PathBuf> {
 /// Write every file into a fresh folder next to `target`, then move it into
 /// place; a replaced folder is removed only once the new one is there.
 fn write_atomically(target: &Path, files: &[(String, String)]) -> anyhow::Result<()> {
-    let parent = target.parent().context("the output has no parent folder")?;
+    let parent = target.parent().with_context(|| {
+        tr!(
+            "thư mục kết quả không có thư mục cha",
+            "the output has no parent folder"
+        )
+    })?;
     let name = target
         .file_name()
-        .context("the output has no name")?
+        .with_context(|| tr!("thư mục kết quả không có tên", "the output has no name"))?
         .to_string_lossy()
         .into_owned();
     let stamp = std::time::SystemTime::now()
@@ -1493,17 +1542,19 @@ fn write_atomically(target: &Path, files: &[(String, String)]) -> anyhow::Result
         .map_or(0, |d| d.as_nanos());
     let tmp = parent.join(format!(".{name}.generate-{}-{stamp}", std::process::id()));
     let result = (|| -> anyhow::Result<()> {
-        fs::create_dir(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        fs::create_dir(&tmp).with_context(|| cannot_create(&tmp))?;
         let mut dirs = HashSet::new();
         for (rel, text) in files {
             let path = tmp.join(rel);
             if let Some(dir) = path.parent()
                 && dirs.insert(dir.to_path_buf())
             {
-                fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                fs::create_dir_all(dir).with_context(|| cannot_create(dir))?;
             }
-            fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            fs::write(&path, text).with_context(|| {
+                let p = path.display();
+                tr!("không ghi được {p}", "cannot write {p}")
+            })?;
         }
         Ok(())
     })();
@@ -1516,7 +1567,10 @@ fn write_atomically(target: &Path, files: &[(String, String)]) -> anyhow::Result
         Ok(_) => {
             if let Err(e) = fs::rename(target, &old) {
                 let _ = fs::remove_dir_all(&tmp);
-                return Err(e).with_context(|| format!("cannot move {} aside", target.display()));
+                return Err(e).with_context(|| {
+                    let t = target.display();
+                    tr!("không dời được {t} sang chỗ khác", "cannot move {t} aside")
+                });
             }
             true
         }
@@ -1527,11 +1581,19 @@ fn write_atomically(target: &Path, files: &[(String, String)]) -> anyhow::Result
             let _ = fs::rename(&old, target);
         }
         let _ = fs::remove_dir_all(&tmp);
-        return Err(e)
-            .with_context(|| format!("cannot move the new repository to {}", target.display()));
+        return Err(e).with_context(|| {
+            let t = target.display();
+            tr!(
+                "không chuyển được kho mới vào {t}",
+                "cannot move the new repository to {t}"
+            )
+        });
     }
     if had_old {
-        fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
+        fs::remove_dir_all(&old).with_context(|| {
+            let o = old.display();
+            tr!("không xóa được {o}", "cannot remove {o}")
+        })?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! such in the set, and the validator refuses them.
 
 use crate::source::{AGENCIES_DIR, Entry, FileSet, MAX_FILE_SIZE, SETTINGS_FILE, SourceFile};
+use crate::tr;
 use git2::{FetchOptions, ObjectType, Oid, RemoteCallbacks, Repository, TreeWalkMode};
 use std::path::{Path, PathBuf};
 
@@ -57,18 +58,44 @@ pub struct GitSource {
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("cannot fetch {url}: {reason}")]
     Fetch { url: String, reason: String },
-    #[error("{url} has no branch {branch}")]
     NoBranch { url: String, branch: String },
-    #[error("{url} has no revision {rev}")]
     NoRevision { url: String, rev: String },
-    #[error("the git cache {path}: {reason}")]
     Cache { path: String, reason: String },
-    #[error("cannot read commit {commit}: {reason}")]
     Read { commit: String, reason: String },
-    #[error("commit {commit} has no folder {path}")]
     NoPath { commit: String, path: String },
+}
+
+impl std::fmt::Display for GitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            GitError::Fetch { url, reason } => tr!(
+                "không tải được {url}: {reason}",
+                "cannot fetch {url}: {reason}"
+            ),
+            GitError::NoBranch { url, branch } => tr!(
+                "{url} không có nhánh {branch}",
+                "{url} has no branch {branch}"
+            ),
+            GitError::NoRevision { url, rev } => tr!(
+                "{url} không có phiên bản {rev}",
+                "{url} has no revision {rev}"
+            ),
+            GitError::Cache { path, reason } => tr!(
+                "bộ nhớ đệm git {path}: {reason}",
+                "the git cache {path}: {reason}"
+            ),
+            GitError::Read { commit, reason } => tr!(
+                "không đọc được commit {commit}: {reason}",
+                "cannot read commit {commit}: {reason}"
+            ),
+            GitError::NoPath { commit, path } => tr!(
+                "commit {commit} không có thư mục {path}",
+                "commit {commit} has no folder {path}"
+            ),
+        };
+        f.write_str(&text)
+    }
 }
 
 /// One commit, as people read it in a report.
@@ -157,7 +184,7 @@ impl GitSource {
             Ok(p) => Ok(p.display().to_string()),
             Err(e) => Err(GitError::Fetch {
                 url: self.url.clone(),
-                reason: format!("the folder {} cannot be read: {e}", path.display()),
+                reason: unreadable_folder(&path, &e),
             }),
         }
     }
@@ -281,6 +308,14 @@ impl GitSource {
     }
 }
 
+fn unreadable_folder(path: &Path, e: &std::io::Error) -> String {
+    let path = path.display();
+    tr!(
+        "không đọc được thư mục {path}: {e}",
+        "the folder {path} cannot be read: {e}"
+    )
+}
+
 /// libgit2's words, without a URL's user or password should one be in them.
 fn clean_git_message(e: &git2::Error) -> String {
     let msg = e.message().to_string();
@@ -308,7 +343,7 @@ pub fn push_branch(
     let target = match local_path(url) {
         Some(p) => std::fs::canonicalize(&p)
             .map(|p| p.display().to_string())
-            .map_err(|e| format!("the folder {} cannot be read: {e}", p.display()))?,
+            .map_err(|e| unreadable_folder(&p, &e))?,
         None => url.to_string(),
     };
     let mut remote = repo
@@ -345,16 +380,18 @@ fn callbacks<'a>(auth: &'a GitAuth, url: &'a str) -> RemoteCallbacks<'a> {
         // Credentials go only to the host the repository is on: never to
         // another host a redirect points at.
         if host_of(asked_url) != home {
-            return Err(git2::Error::from_str(&format!(
-                "the server sent hopthu to another host ({}); no credentials are sent there",
-                host_of(asked_url).unwrap_or_default()
+            let other = host_of(asked_url).unwrap_or_default();
+            return Err(git2::Error::from_str(&tr!(
+                "máy chủ chuyển hopthu sang một máy khác ({other}); không gửi thông tin xác thực tới đó",
+                "the server sent hopthu to another host ({other}); no credentials are sent there"
             )));
         }
         asked += 1;
         if asked > 1 {
-            return Err(git2::Error::from_str(
-                "the server refused the credentials (check the token or the key)",
-            ));
+            return Err(git2::Error::from_str(&tr!(
+                "máy chủ từ chối thông tin xác thực (hãy kiểm tra token hoặc khóa SSH)",
+                "the server refused the credentials (check the token or the key)"
+            )));
         }
         if allowed.contains(git2::CredentialType::SSH_KEY)
             && let Some(key) = &auth.ssh_key
@@ -365,9 +402,10 @@ fn callbacks<'a>(auth: &'a GitAuth, url: &'a str) -> RemoteCallbacks<'a> {
             && let Some(token) = &auth.token
         {
             if !asked_url.starts_with("https://") {
-                return Err(git2::Error::from_str(
-                    "a token is sent only over https://, never in clear",
-                ));
+                return Err(git2::Error::from_str(&tr!(
+                    "token chỉ được gửi qua https://, không bao giờ gửi dạng không mã hóa",
+                    "a token is sent only over https://, never in clear"
+                )));
             }
             let user = auth
                 .username
@@ -376,9 +414,10 @@ fn callbacks<'a>(auth: &'a GitAuth, url: &'a str) -> RemoteCallbacks<'a> {
                 .unwrap_or("x-access-token");
             return git2::Cred::userpass_plaintext(user, token.expose());
         }
-        Err(git2::Error::from_str(
-            "the server asks for credentials: give a token (https) or a key (ssh)",
-        ))
+        Err(git2::Error::from_str(&tr!(
+            "máy chủ yêu cầu thông tin xác thực: hãy cung cấp token (https) hoặc khóa SSH (ssh)",
+            "the server asks for credentials: give a token (https) or a key (ssh)"
+        )))
     });
     let known_hosts = auth.known_hosts.clone();
     let port = ssh_port(url);
@@ -388,25 +427,40 @@ fn callbacks<'a>(auth: &'a GitAuth, url: &'a str) -> RemoteCallbacks<'a> {
             return Ok(git2::CertificateCheckStatus::CertificatePassthrough);
         };
         let Some(key) = hostkey.hostkey() else {
-            return Err(git2::Error::from_str("the ssh server sent no host key"));
+            return Err(git2::Error::from_str(&tr!(
+                "máy chủ ssh không gửi khóa máy chủ (host key)",
+                "the ssh server sent no host key"
+            )));
         };
         let Some(path) = &known_hosts else {
-            return Err(git2::Error::from_str(
-                "ssh:// needs a known_hosts file (--git-known-hosts) to check the server's key",
-            ));
+            return Err(git2::Error::from_str(&tr!(
+                "ssh:// cần tệp known_hosts (--git-known-hosts) để kiểm tra khóa của máy chủ",
+                "ssh:// needs a known_hosts file (--git-known-hosts) to check the server's key"
+            )));
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| git2::Error::from_str(&format!("cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let path = path.display();
+            git2::Error::from_str(&tr!(
+                "không đọc được {path}: {e}",
+                "cannot read {path}: {e}"
+            ))
+        })?;
         match crate::known_hosts::check(&text, host, port, key) {
             crate::known_hosts::Verdict::Known => Ok(git2::CertificateCheckStatus::CertificateOk),
-            crate::known_hosts::Verdict::Revoked => Err(git2::Error::from_str(&format!(
-                "the host key of {host} is marked @revoked in {}",
-                path.display()
-            ))),
-            crate::known_hosts::Verdict::Unknown => Err(git2::Error::from_str(&format!(
-                "the host key of {host} is not in {}: the server may not be who it says",
-                path.display()
-            ))),
+            crate::known_hosts::Verdict::Revoked => {
+                let path = path.display();
+                Err(git2::Error::from_str(&tr!(
+                    "khóa máy chủ của {host} bị đánh dấu @revoked trong {path}",
+                    "the host key of {host} is marked @revoked in {path}"
+                )))
+            }
+            crate::known_hosts::Verdict::Unknown => {
+                let path = path.display();
+                Err(git2::Error::from_str(&tr!(
+                    "khóa máy chủ của {host} không có trong {path}: máy chủ có thể đã bị giả mạo",
+                    "the host key of {host} is not in {path}: the server may not be who it says"
+                )))
+            }
         }
     });
     cb
@@ -605,7 +659,10 @@ pub fn files_in_tree(
             if let Some(why) = failed {
                 return Err(GitError::Read {
                     commit: commit.to_string(),
-                    reason: format!("objects are missing from the cache: {why}"),
+                    reason: tr!(
+                        "bộ nhớ đệm thiếu đối tượng git: {why}",
+                        "objects are missing from the cache: {why}"
+                    ),
                 });
             }
         }
@@ -617,7 +674,10 @@ pub fn files_in_tree(
     {
         return Err(GitError::Read {
             commit: commit.to_string(),
-            reason: format!("objects are missing from the cache: {why}"),
+            reason: tr!(
+                "bộ nhớ đệm thiếu đối tượng git: {why}",
+                "objects are missing from the cache: {why}"
+            ),
         });
     }
     set.agencies.sort_by(|a, b| a.path.cmp(&b.path));

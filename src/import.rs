@@ -17,6 +17,7 @@ use crate::layout::{Layout, LayoutName};
 use crate::live::LiveEntry;
 use crate::model::{Language, parse_quota};
 use crate::source::{Entry, FileSet, SourceFile};
+use crate::tr;
 use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -247,7 +248,7 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
             skipped.push(Skipped {
                 dn: e.dn.clone(),
                 address: None,
-                reason: "no mail attribute".into(),
+                reason: tr!("không có thuộc tính mail", "no mail attribute"),
             });
             continue;
         };
@@ -255,7 +256,10 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
             skipped.push(Skipped {
                 dn: e.dn.clone(),
                 address: Some(mail.clone()),
-                reason: "the mail attribute is not an address".into(),
+                reason: tr!(
+                    "thuộc tính mail không phải là địa chỉ thư",
+                    "the mail attribute is not an address"
+                ),
             });
             continue;
         };
@@ -263,7 +267,7 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
             skipped.push(Skipped {
                 dn: e.dn.clone(),
                 address: Some(mail.clone()),
-                reason: format!("another domain than {domain}"),
+                reason: tr!("tên miền khác {domain}", "another domain than {domain}"),
             });
             continue;
         }
@@ -271,7 +275,10 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
             skipped.push(Skipped {
                 dn: e.dn.clone(),
                 address: Some(mail.clone()),
-                reason: "the address has characters the format does not allow".into(),
+                reason: tr!(
+                    "địa chỉ có ký tự mà quy cách không cho phép",
+                    "the address has characters the format does not allow"
+                ),
             });
             continue;
         }
@@ -356,7 +363,10 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
                 skipped.push(Skipped {
                     dn: f.dn.clone(),
                     address: Some(format!("{}@{domain}", f.local)),
-                    reason: "an agency's address must be lower-case letters and digits only".into(),
+                    reason: tr!(
+                        "địa chỉ của cơ quan chỉ được gồm chữ thường và chữ số",
+                        "an agency's address must be lower-case letters and digits only"
+                    ),
                 });
                 continue;
             }
@@ -378,7 +388,10 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
             skipped.push(Skipped {
                 dn: f.dn.clone(),
                 address: Some(format!("{}@{domain}", f.local)),
-                reason: "outside any agency: the address has no .<agency> and is no agency's own mailbox".into(),
+                reason: tr!(
+                    "không thuộc cơ quan nào: địa chỉ không có phần .<cơ quan> và không phải hộp thư của chính một cơ quan",
+                    "outside any agency: the address has no .<agency> and is no agency's own mailbox"
+                ),
             });
             continue;
         };
@@ -386,7 +399,10 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
             skipped.push(Skipped {
                 dn: f.dn.clone(),
                 address: Some(format!("{}@{domain}", f.local)),
-                reason: format!("`{abbr}` cannot be an agency's abbreviation (lower-case letters and digits only)"),
+                reason: tr!(
+                    "`{abbr}` không thể là tên viết tắt của cơ quan (chỉ gồm chữ thường và chữ số)",
+                    "`{abbr}` cannot be an agency's abbreviation (lower-case letters and digits only)"
+                ),
             });
             continue;
         }
@@ -480,7 +496,10 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
                     skipped.push(Skipped {
                         dn: f.dn.clone(),
                         address: Some(format!("{}@{domain}", f.local)),
-                        reason: "no name (displayName, cn, sn)".into(),
+                        reason: tr!(
+                            "không có tên (displayName, cn, sn)",
+                            "no name (displayName, cn, sn)"
+                        ),
                     });
                     continue;
                 };

@@ -13,6 +13,7 @@ pub mod diagnostics;
 pub mod fsutil;
 pub mod generate;
 pub mod git;
+pub mod i18n;
 pub mod import;
 pub mod known_hosts;
 pub mod layout;

@@ -10,6 +10,7 @@ use crate::desired::{DesiredMailbox, MailboxKind};
 use crate::diagnostics::Diagnostic;
 use crate::live::LiveEntry;
 use crate::model::{Language, LockReason, Settings, Status};
+use crate::tr;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -194,7 +195,10 @@ pub fn read_logins_csv(path: &str, text: &str, today: NaiveDate) -> Result<Login
     let Some((hl, header)) = lines.next() else {
         return Err(vec![err(
             1,
-            "the file is empty: expected a header `address,last_login`".into(),
+            tr!(
+                "tệp rỗng: cần một dòng tiêu đề `address,last_login`",
+                "the file is empty: expected a header `address,last_login`"
+            ),
         )]);
     };
     let sep = if !header.contains(',') && header.contains(';') {
@@ -210,7 +214,8 @@ pub fn read_logins_csv(path: &str, text: &str, today: NaiveDate) -> Result<Login
     let (Some(ai), Some(li)) = (find("address"), find("last_login")) else {
         return Err(vec![err(
             hl + 1,
-            format!(
+            tr!(
+                "dòng tiêu đề phải có các cột `address` và `last_login`; gặp `{header}`",
                 "the header must name the columns `address` and `last_login`; found `{header}`"
             ),
         )]);
@@ -220,12 +225,17 @@ pub fn read_logins_csv(path: &str, text: &str, today: NaiveDate) -> Result<Login
     for (i, line) in lines {
         let fields = split_csv(line, sep);
         let (Some(a), Some(l)) = (fields.get(ai), fields.get(li)) else {
-            errors.push(err(i + 1, format!("expected {} columns", cols.len())));
+            let n = cols.len();
+            errors.push(err(i + 1, tr!("cần {n} cột", "expected {n} columns")));
             continue;
         };
         let address = a.trim().to_ascii_lowercase();
         if !address.contains('@') {
-            errors.push(err(i + 1, format!("`{}` is not an address", a.trim())));
+            let a = a.trim();
+            errors.push(err(
+                i + 1,
+                tr!("`{a}` không phải là địa chỉ thư", "`{a}` is not an address"),
+            ));
             continue;
         }
         let when = if l.trim().is_empty() {
@@ -233,23 +243,26 @@ pub fn read_logins_csv(path: &str, text: &str, today: NaiveDate) -> Result<Login
         } else {
             match parse_time(l) {
                 Some(t) if t.date_naive() > today + chrono::Duration::days(1) => {
-                    errors.push(err(
-                        i + 1,
-                        format!(
-                            "`{}` is after today ({today}): a login cannot be in the future",
-                            l.trim()
-                        ),
-                    ));
+                    errors.push(err(i + 1, {
+                        let v = l.trim();
+                        tr!(
+                            "`{v}` sau ngày hôm nay ({today}): lần đăng nhập không thể ở tương lai",
+                            "`{v}` is after today ({today}): a login cannot be in the future"
+                        )
+                    }));
                     continue;
                 }
                 Some(t) => Some(t),
                 None => {
                     errors.push(err(
                         i + 1,
-                        format!(
-                            "`{}` is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS, RFC 3339 or 20261204101500Z)",
-                            l.trim()
-                        ),
+                        {
+                            let l = l.trim();
+                            tr!(
+                                "`{l}` không phải là ngày (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS, RFC 3339 hoặc 20261204101500Z)",
+                                "`{l}` is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS, RFC 3339 or 20261204101500Z)"
+                            )
+                        },
                     ));
                     continue;
                 }
@@ -895,11 +908,13 @@ mod tests {
             "the latest login wins"
         );
         assert_eq!(m["hatt.skhcn@sonla.gov.vn"], None);
-        let errs = read_logins_csv(
-            "l.csv",
-            "address,last_login\nx@y,2026-02-30\nnot-an-address,\nz@y\n",
-            D,
-        )
+        let errs = crate::i18n::with(Language::En, || {
+            read_logins_csv(
+                "l.csv",
+                "address,last_login\nx@y,2026-02-30\nnot-an-address,\nz@y\n",
+                D,
+            )
+        })
         .unwrap_err();
         let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         assert_eq!(text.len(), 3, "{text:?}");
@@ -917,7 +932,9 @@ mod tests {
         );
         assert!(read_logins_csv("l.csv", "", D).is_err());
         // A login after today is a typo that would hide inactivity.
-        let future = read_logins_csv("l.csv", "address,last_login\nx@y,2030-01-01\n", D);
+        let future = crate::i18n::with(Language::En, || {
+            read_logins_csv("l.csv", "address,last_login\nx@y,2030-01-01\n", D)
+        });
         assert!(
             future.unwrap_err()[0]
                 .message
@@ -929,7 +946,7 @@ mod tests {
         assert!(
             read_logins_csv("l.csv", "mail,when\n", D).unwrap_err()[0]
                 .message
-                .contains("`address` and `last_login`")
+                .contains("`address` và `last_login`")
         );
     }
 }

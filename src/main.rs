@@ -6,6 +6,7 @@ use hopthu::diagnostics::{self, Format};
 use hopthu::model::Language;
 use hopthu::schema;
 use hopthu::source::FileSet;
+use hopthu::tr;
 use hopthu::validate::{self, Options, Outcome};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -129,7 +130,11 @@ fn git_auth(
         (Some(f), _) => Some(
             std::fs::read_to_string(f)
                 .map_err(|e| {
-                    anyhow::anyhow!("cannot read the git token file {}: {e}", f.display())
+                    let f = f.display();
+                    anyhow::anyhow!(tr!(
+                        "không đọc được tệp token git {f}: {e}",
+                        "cannot read the git token file {f}: {e}"
+                    ))
                 })?
                 .trim()
                 .to_string(),
@@ -158,7 +163,11 @@ impl Repo {
     fn files(&self) -> anyhow::Result<(FileSet, Option<String>)> {
         let Some(url) = &self.git.git else {
             let files = FileSet::read_folder(&self.root).map_err(|e| {
-                anyhow::anyhow!("cannot read the repository {}: {e}", self.root.display())
+                let root = self.root.display();
+                anyhow::anyhow!(tr!(
+                    "không đọc được kho {root}: {e}",
+                    "cannot read the repository {root}: {e}"
+                ))
             })?;
             return Ok((files, hopthu::git::folder_revision(&self.root)));
         };
@@ -280,12 +289,21 @@ struct RunArgs {
 }
 
 fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<String> {
+    let shown = path.display();
     let text = hopthu::run::read_small(path)
-        .map_err(|e| anyhow::anyhow!("cannot read the {what} file {}: {e}", path.display()))?
+        .map_err(|e| {
+            anyhow::anyhow!(tr!(
+                "không đọc được tệp {what} {shown}: {e}",
+                "cannot read the {what} file {shown}: {e}"
+            ))
+        })?
         .trim_end_matches(['\n', '\r'])
         .to_string();
     if text.is_empty() {
-        anyhow::bail!("the {what} file {} is empty", path.display());
+        anyhow::bail!(tr!(
+            "tệp {what} {shown} rỗng",
+            "the {what} file {shown} is empty"
+        ));
     }
     Ok(text)
 }
@@ -299,13 +317,22 @@ fn run_config(
         Some(p) => RunFile::read(p).map_err(|e| anyhow::anyhow!(e))?,
         None => RunFile::default(),
     };
+    if a.lang.is_none()
+        && let Some(l) = f.language
+    {
+        hopthu::i18n::set(l);
+    }
     let url = a.git.or(f.git.url).ok_or_else(|| {
-        anyhow::anyhow!("no repository: give --git URL or `git.url` in the configuration file")
+        anyhow::anyhow!(tr!(
+            "chưa có kho: hãy cho --git URL hoặc `git.url` trong tệp cấu hình",
+            "no repository: give --git URL or `git.url` in the configuration file"
+        ))
     })?;
     let live = a.live.or(f.live.url).ok_or_else(|| {
-        anyhow::anyhow!(
+        anyhow::anyhow!(tr!(
+            "chưa có thư mục đang chạy: hãy cho --live URL hoặc `live.url` trong tệp cấu hình",
             "no live directory: give --live URL or `live.url` in the configuration file"
-        )
+        ))
     })?;
     let interval = a
         .interval
@@ -319,16 +346,23 @@ fn run_config(
         .unwrap_or_else(|| PathBuf::from(".hopthu"));
     let bind_dn = a.bind_dn.or(f.live.bind_dn);
     let password = match a.bind_password_file.or(f.live.bind_password_file) {
-        Some(p) => Some(read_secret_file(&p, "bind password")?),
+        Some(p) => Some(read_secret_file(
+            &p,
+            &tr!("mật khẩu bind", "bind password"),
+        )?),
         None => std::env::var("HOPTHU_BIND_PASSWORD").ok(),
     };
     if bind_dn.is_some() && password.is_none() {
-        anyhow::bail!(
+        anyhow::bail!(tr!(
+            "bind DN cần có mật khẩu: --bind-password-file FILE, `live.bindPasswordFile`, hoặc HOPTHU_BIND_PASSWORD",
             "a bind DN needs a password: --bind-password-file FILE, `live.bindPasswordFile`, or HOPTHU_BIND_PASSWORD"
-        );
+        ));
     }
     let webhook_secret = match a.webhook_secret_file.or(f.webhook_secret_file) {
-        Some(p) => Some(read_secret_file(&p, "webhook secret")?),
+        Some(p) => Some(read_secret_file(
+            &p,
+            &tr!("khóa bí mật webhook", "webhook secret"),
+        )?),
         None => std::env::var("HOPTHU_WEBHOOK_SECRET")
             .ok()
             .filter(|s| !s.is_empty()),
@@ -338,7 +372,10 @@ fn run_config(
         .or(f.listen)
         .map(|l| {
             l.parse::<std::net::SocketAddr>().map_err(|e| {
-                anyhow::anyhow!("--listen {l}: {e} (write ADDRESS:PORT, like 127.0.0.1:8080)")
+                anyhow::anyhow!(tr!(
+                    "--listen {l}: {e} (hãy viết ADDRESS:PORT, như 127.0.0.1:8080)",
+                    "--listen {l}: {e} (write ADDRESS:PORT, like 127.0.0.1:8080)"
+                ))
             })
         })
         .transpose()?;
@@ -350,8 +387,12 @@ fn run_config(
     {
         None => None,
         Some(every) => Some(hopthu::run::ProposeSchedule {
-            every: hopthu::run::parse_duration(&every)
-                .map_err(|e| anyhow::anyhow!("propose every {every}: {e}"))?,
+            every: hopthu::run::parse_duration(&every).map_err(|e| {
+                anyhow::anyhow!(tr!(
+                    "lịch kiểm tra và đề xuất (propose every) {every}: {e}",
+                    "propose every {every}: {e}"
+                ))
+            })?,
             logins: a.logins.or(file_propose.logins),
         }),
     };
@@ -861,6 +902,9 @@ enum Command {
         /// The runner's state folder.
         #[arg(long, default_value = ".hopthu")]
         state_dir: PathBuf,
+        /// Language of the messages.
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
     },
     /// Print the JSON Schemas of the format (both, or one), or write them.
     Schema {
@@ -912,6 +956,9 @@ fn main() -> ExitCode {
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
+    }
+    if let Some(l) = language(lang_flag(&cli.command)) {
+        hopthu::i18n::set(l);
     }
     let today = cli
         .today
@@ -1065,7 +1112,10 @@ fn main() -> ExitCode {
                 .parse::<std::net::SocketAddr>()
                 .map_err(|e| anyhow::anyhow!("--listen {listen}: {e}"))?;
             let webhook_secret = match webhook_secret_file {
-                Some(p) => Some(read_secret_file(&p, "webhook secret")?),
+                Some(p) => Some(read_secret_file(
+                    &p,
+                    &tr!("khóa bí mật webhook", "webhook secret"),
+                )?),
                 None => std::env::var("HOPTHU_WEBHOOK_SECRET")
                     .ok()
                     .filter(|s| !s.is_empty()),
@@ -1089,10 +1139,15 @@ fn main() -> ExitCode {
         Command::Approve {
             fingerprint,
             state_dir,
+            lang: _,
         } => match hopthu::run::approve(&state_dir, &fingerprint) {
             Ok(()) => {
                 println!(
-                    "approved {fingerprint}: hopthu run releases exactly those deletions on its next cycle"
+                    "{}",
+                    tr!(
+                        "đã phê duyệt {fingerprint}: hopthu run sẽ thực hiện đúng các lệnh thu hồi đó ở chu kỳ tiếp theo",
+                        "approved {fingerprint}: hopthu run releases exactly those deletions on its next cycle"
+                    )
                 );
                 Ok(ExitCode::SUCCESS)
             }
@@ -1329,7 +1384,10 @@ fn cmd_log(a: LogArgs) -> anyhow::Result<ExitCode> {
     if let (Some(s), Some(u)) = (a.filter.since, a.filter.until)
         && s > u
     {
-        anyhow::bail!("--since {s} is after --until {u}");
+        anyhow::bail!(tr!(
+            "--since {s} muộn hơn --until {u}",
+            "--since {s} is after --until {u}"
+        ));
     }
     let mut lang = a.lang.unwrap_or_default();
     let index = match &a.root {
@@ -1406,7 +1464,7 @@ fn cmd_log(a: LogArgs) -> anyhow::Result<ExitCode> {
     let (records, damaged) = a
         .log
         .read_counting()
-        .map_err(|e| anyhow::anyhow!("cannot read the audit log {}: {e}", a.log.path.display()))?;
+        .map_err(|e| cannot_read_audit_log(&a.log.path, &e))?;
     if damaged > 0 {
         eprintln!(
             "{}",
@@ -1449,7 +1507,10 @@ fn cmd_report(a: ReportArgs) -> anyhow::Result<ExitCode> {
         .since
         .unwrap_or_else(|| until.with_day(1).expect("every month has a first day"));
     if since > until {
-        anyhow::bail!("--since {since} is after --until {until}");
+        anyhow::bail!(tr!(
+            "--since {since} muộn hơn --until {until}",
+            "--since {since} is after --until {until}"
+        ));
     }
     let repo = Repo {
         root: a.root.clone(),
@@ -1463,7 +1524,7 @@ fn cmd_report(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let records = a
         .log
         .read()
-        .map_err(|e| anyhow::anyhow!("cannot read the audit log {}: {e}", a.log.path.display()))?;
+        .map_err(|e| cannot_read_audit_log(&a.log.path, &e))?;
     let proposals = hopthu::province_report::open_proposals(&a.root, outcome.lang);
     let report = hopthu::province_report::build(
         &settings.domain,
@@ -1480,8 +1541,13 @@ fn cmd_report(a: ReportArgs) -> anyhow::Result<ExitCode> {
         ReportFormat::Html => report.html(),
     };
     match &a.out {
-        Some(path) => hopthu::fsutil::write_atomic(path, text.as_bytes())
-            .map_err(|e| anyhow::anyhow!("cannot write the report {}: {e}", path.display()))?,
+        Some(path) => hopthu::fsutil::write_atomic(path, text.as_bytes()).map_err(|e| {
+            let path = path.display();
+            anyhow::anyhow!(tr!(
+                "không ghi được báo cáo {path}: {e}",
+                "cannot write the report {path}: {e}"
+            ))
+        })?,
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
@@ -1546,6 +1612,35 @@ fn language(lang: Option<Lang>) -> Option<Language> {
     })
 }
 
+/// The `--lang` a command was given, for every message it prints.
+fn lang_flag(c: &Command) -> Option<Lang> {
+    match c {
+        Command::Validate { lang, .. }
+        | Command::Suggest { lang, .. }
+        | Command::Log { lang, .. }
+        | Command::Report { lang, .. }
+        | Command::CheckDirectory { lang, .. }
+        | Command::Approve { lang, .. }
+        | Command::Plan { lang, .. }
+        | Command::Apply { lang, .. }
+        | Command::Adopt { lang, .. }
+        | Command::Import { lang, .. }
+        | Command::Audit { lang, .. }
+        | Command::Propose { lang, .. }
+        | Command::Publish { lang, .. } => *lang,
+        Command::Run(a) => a.lang,
+        _ => None,
+    }
+}
+
+fn cannot_read_audit_log(path: &Path, e: &dyn std::fmt::Display) -> anyhow::Error {
+    let path = path.display();
+    anyhow::anyhow!(tr!(
+        "không đọc được nhật ký {path}: {e}",
+        "cannot read the audit log {path}: {e}"
+    ))
+}
+
 fn load(root: &Path, lang: Option<Language>, today: chrono::NaiveDate) -> anyhow::Result<Outcome> {
     let repo = Repo {
         root: root.to_path_buf(),
@@ -1562,10 +1657,10 @@ fn load_repo(
 ) -> anyhow::Result<(Outcome, Option<String>)> {
     let (files, revision) = repo.files()?;
     let validators = schema::Validators::new();
-    Ok((
-        validate::validate(&files, &validators, &Options { lang, today }),
-        revision,
-    ))
+    let outcome = validate::validate(&files, &validators, &Options { lang, today });
+    // The repository's language, unless --lang said otherwise.
+    hopthu::i18n::set(outcome.lang);
+    Ok((outcome, revision))
 }
 
 fn cmd_validate(
@@ -1723,18 +1818,20 @@ fn cmd_suggest(a: SuggestArgs<'_>) -> anyhow::Result<ExitCode> {
         let domain = domain
             .or(outcome.settings.as_ref().map(|s| s.domain.clone()))
             .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "{}/hopthu.yaml has no valid domain; run `hopthu validate` or pass --domain",
-                    root.display()
-                )
+                let root = root.display();
+                anyhow::anyhow!(tr!(
+                    "{root}/hopthu.yaml không có tên miền hợp lệ; hãy chạy `hopthu validate` hoặc cho --domain",
+                    "{root}/hopthu.yaml has no valid domain; run `hopthu validate` or pass --domain"
+                ))
             })?;
         (domain, hopthu::suggest::locals_in_use(&outcome.desired))
     } else {
         let domain = domain.ok_or_else(|| {
-            anyhow::anyhow!(
-                "no hopthu.yaml in {}: pass --root REPOSITORY or --domain DOMAIN",
-                root.display()
-            )
+            let root = root.display();
+            anyhow::anyhow!(tr!(
+                "không có hopthu.yaml trong {root}: hãy cho --root REPOSITORY hoặc --domain DOMAIN",
+                "no hopthu.yaml in {root}: pass --root REPOSITORY or --domain DOMAIN"
+            ))
         })?;
         (domain, Default::default())
     };
@@ -1833,7 +1930,11 @@ fn connect_options(live: &LiveArgs) -> anyhow::Result<hopthu::live::ConnectOptio
     ) {
         (Some(f), _) => {
             let text = std::fs::read_to_string(f).map_err(|e| {
-                anyhow::anyhow!("cannot read the bind password file {}: {e}", f.display())
+                let f = f.display();
+                anyhow::anyhow!(tr!(
+                    "không đọc được tệp mật khẩu bind {f}: {e}",
+                    "cannot read the bind password file {f}: {e}"
+                ))
             })?;
             Some(text.trim_end_matches(['\n', '\r']).to_string())
         }
@@ -1841,14 +1942,16 @@ fn connect_options(live: &LiveArgs) -> anyhow::Result<hopthu::live::ConnectOptio
         (None, Err(_)) => None,
     };
     if live.bind_dn.is_none() && live.bind_password_file.is_some() {
-        anyhow::bail!(
+        anyhow::bail!(tr!(
+            "--bind-password-file cần --bind-dn (hoặc HOPTHU_BIND_DN): thiếu nó hopthu sẽ kết nối ẩn danh",
             "--bind-password-file needs --bind-dn (or HOPTHU_BIND_DN): without it hopthu would bind anonymously"
-        );
+        ));
     }
     if live.bind_dn.is_some() && password.is_none() {
-        anyhow::bail!(
+        anyhow::bail!(tr!(
+            "--bind-dn cần có mật khẩu: --bind-password-file FILE hoặc HOPTHU_BIND_PASSWORD",
             "--bind-dn needs a password: --bind-password-file FILE or HOPTHU_BIND_PASSWORD"
-        );
+        ));
     }
     Ok(hopthu::live::ConnectOptions {
         url: live.live.clone(),
@@ -1913,7 +2016,13 @@ async fn cmd_plan(
     }
     if let Some(path) = out {
         hopthu::fsutil::write_atomic(path, serde_json::to_string_pretty(&plan)?.as_bytes())
-            .map_err(|e| anyhow::anyhow!("cannot write the plan {}: {e}", path.display()))?;
+            .map_err(|e| {
+                let path = path.display();
+                anyhow::anyhow!(tr!(
+                    "không ghi được kế hoạch {path}: {e}",
+                    "cannot write the plan {path}: {e}"
+                ))
+            })?;
     }
     if !plan.conflicts.is_empty() {
         return Ok(ExitCode::from(1));
@@ -1948,11 +2057,20 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     let lang = outcome.lang;
     let saved: Option<hopthu::plan::Plan> = match &a.plan {
         Some(p) => Some(
-            serde_json::from_slice(
-                &std::fs::read(p)
-                    .map_err(|e| anyhow::anyhow!("cannot read the plan {}: {e}", p.display()))?,
-            )
-            .map_err(|e| anyhow::anyhow!("{} is not a hopthu plan: {e}", p.display()))?,
+            serde_json::from_slice(&std::fs::read(p).map_err(|e| {
+                let p = p.display();
+                anyhow::anyhow!(tr!(
+                    "không đọc được kế hoạch {p}: {e}",
+                    "cannot read the plan {p}: {e}"
+                ))
+            })?)
+            .map_err(|e| {
+                let p = p.display();
+                anyhow::anyhow!(tr!(
+                    "{p} không phải là kế hoạch của hopthu: {e}",
+                    "{p} is not a hopthu plan: {e}"
+                ))
+            })?,
         ),
         None => None,
     };
@@ -1966,20 +2084,32 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     if let Some(saved) = &saved {
         if saved.inputs.desired != plan.inputs.desired {
             eprintln!(
-                "hopthu: the repository changed since this plan was made; make a new plan. Nothing was written."
+                "hopthu: {}",
+                tr!(
+                    "kho đã thay đổi kể từ khi lập kế hoạch này; hãy lập kế hoạch mới. Chưa ghi gì.",
+                    "the repository changed since this plan was made; make a new plan. Nothing was written."
+                )
             );
             return Ok(ExitCode::from(1));
         }
         if saved.inputs.live != plan.inputs.live {
             eprintln!(
-                "hopthu: the live directory changed since this plan was made; make a new plan. Nothing was written."
+                "hopthu: {}",
+                tr!(
+                    "thư mục đang chạy đã thay đổi kể từ khi lập kế hoạch này; hãy lập kế hoạch mới. Chưa ghi gì.",
+                    "the live directory changed since this plan was made; make a new plan. Nothing was written."
+                )
             );
             return Ok(ExitCode::from(1));
         }
         // Same inputs, another day: grace periods and dates may differ.
         if saved.changes != plan.changes || saved.held != plan.held {
             eprintln!(
-                "hopthu: this plan would not do today what it says (dates in it have passed); make a new plan. Nothing was written."
+                "hopthu: {}",
+                tr!(
+                    "hôm nay kế hoạch này sẽ không làm đúng như nó ghi (các mốc ngày trong đó đã qua); hãy lập kế hoạch mới. Chưa ghi gì.",
+                    "this plan would not do today what it says (dates in it have passed); make a new plan. Nothing was written."
+                )
             );
             return Ok(ExitCode::from(1));
         }
@@ -1999,7 +2129,13 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     }
     if saved.is_none() && !a.yes {
         if !std::io::stdin().is_terminal() {
-            eprintln!("hopthu: not applied: confirm with --yes when not run from a terminal");
+            eprintln!(
+                "hopthu: {}",
+                tr!(
+                    "chưa áp dụng: hãy xác nhận bằng --yes khi không chạy từ terminal",
+                    "not applied: confirm with --yes when not run from a terminal"
+                )
+            );
             return Ok(ExitCode::from(1));
         }
         print!(
@@ -2036,7 +2172,7 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("hopthu: {e}; nothing was written");
+            eprintln!("hopthu: {e}; {}", tr!("chưa ghi gì", "nothing was written"));
             let _ = dir.close().await;
             return Ok(ExitCode::from(1));
         }
@@ -2349,7 +2485,11 @@ fn cmd_codeowners(
 
 fn cmd_generate(opts: hopthu::generate::GenerateOptions) -> anyhow::Result<ExitCode> {
     let summary = hopthu::generate::generate(&opts)?;
-    println!("generated {}: {summary}", opts.out.display());
+    let out = opts.out.display();
+    println!(
+        "{}",
+        tr!("đã tạo {out}: {summary}", "generated {out}: {summary}")
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -2378,12 +2518,9 @@ async fn cmd_adopt(
         hold_all_deletes: false,
     };
     if yes {
-        audit.check_writable().map_err(|e| {
-            anyhow::anyhow!(
-                "cannot write the audit log {}: {e}; nothing was adopted",
-                audit.path.display()
-            )
-        })?;
+        audit
+            .check_writable()
+            .map_err(|e| cannot_write_audit_log(&audit.path, &e))?;
     }
     let result = match hopthu::reconcile::adopt(&outcome.desired, &ps, &target, !yes).await {
         Ok(r) => r,
@@ -2459,6 +2596,14 @@ async fn cmd_adopt(
     })
 }
 
+fn cannot_write_audit_log(path: &Path, e: &dyn std::fmt::Display) -> anyhow::Error {
+    let path = path.display();
+    anyhow::anyhow!(tr!(
+        "không ghi được nhật ký {path}: {e}; chưa tiếp nhận gì",
+        "cannot write the audit log {path}: {e}; nothing was adopted"
+    ))
+}
+
 /// The audit's inputs besides the repository: logins from a CSV export
 /// (read and checked whole first) and restores from the audit log.
 use hopthu::lifecycle::Logins;
@@ -2478,34 +2623,39 @@ fn lifecycle_inputs(
             if let Ok(m) = std::fs::metadata(p)
                 && m.len() > MAX_EXPORT
             {
-                anyhow::bail!(
-                    "the login export {} is {} MiB, over the limit of {} MiB; nothing was checked",
-                    p.display(),
-                    m.len() >> 20,
-                    MAX_EXPORT >> 20
-                );
+                let (shown, size, max) = (p.display(), m.len() >> 20, MAX_EXPORT >> 20);
+                anyhow::bail!(tr!(
+                    "tệp đăng nhập {shown} nặng {size} MiB, quá giới hạn {max} MiB; chưa kiểm tra gì",
+                    "the login export {shown} is {size} MiB, over the limit of {max} MiB; nothing was checked"
+                ));
             }
+            let shown = p.display();
             let text = std::fs::read(p).map_err(|e| {
-                anyhow::anyhow!("cannot read the login export {}: {e}", p.display())
+                anyhow::anyhow!(tr!(
+                    "không đọc được tệp đăng nhập {shown}: {e}",
+                    "cannot read the login export {shown}: {e}"
+                ))
             })?;
             let text = String::from_utf8(text).map_err(|e| {
-                anyhow::anyhow!(
-                    "the login export {} is not UTF-8 (byte {}): export it as UTF-8 CSV",
-                    p.display(),
-                    e.utf8_error().valid_up_to()
-                )
+                let at = e.utf8_error().valid_up_to();
+                anyhow::anyhow!(tr!(
+                    "tệp đăng nhập {shown} không phải UTF-8 (byte {at}): hãy xuất tệp dạng CSV UTF-8",
+                    "the login export {shown} is not UTF-8 (byte {at}): export it as UTF-8 CSV"
+                ))
             })?;
             let name = p.display().to_string();
             let logins =
                 hopthu::lifecycle::read_logins_csv(&name, &text, today).map_err(|errs| {
-                    anyhow::anyhow!(
-                        "{}\n{} error(s) in the login export; nothing was checked",
-                        errs.iter()
-                            .map(|e| e.to_string())
-                            .collect::<Vec<_>>()
-                            .join("\n"),
-                        errs.len()
-                    )
+                    let lines = errs
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    let n = errs.len();
+                    anyhow::anyhow!(tr!(
+                        "{lines}\n{n} lỗi trong tệp đăng nhập; chưa kiểm tra gì",
+                        "{lines}\n{n} error(s) in the login export; nothing was checked"
+                    ))
                 })?;
             Some((name, logins))
         }
@@ -2513,7 +2663,7 @@ fn lifecycle_inputs(
     let log = hopthu::audit::AuditLog::new(a.state_dir.join("audit.jsonl"));
     let records = log
         .read()
-        .map_err(|e| anyhow::anyhow!("cannot read the audit log {}: {e}", log.path.display()))?;
+        .map_err(|e| cannot_read_audit_log(&log.path, &e))?;
     Ok((csv, hopthu::lifecycle::restores_from_log(&records)))
 }
 
@@ -2586,15 +2736,17 @@ async fn cmd_propose(
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         if p.is_dir() || !dir.is_dir() {
-            anyhow::bail!(
-                "--summary-out {}: not a file in an existing folder; nothing was proposed",
-                p.display()
-            );
+            let shown = p.display();
+            anyhow::bail!(tr!(
+                "--summary-out {shown}: không phải một tệp trong thư mục có sẵn; chưa đề xuất gì",
+                "--summary-out {shown}: not a file in an existing folder; nothing was proposed"
+            ));
         }
     }
     let (files, base) = propose::base_files(a.root, a.base)?;
     let validators = schema::Validators::new();
     let outcome = validate::validate(&files, &validators, &Options { lang, today });
+    hopthu::i18n::set(outcome.lang);
     if !outcome.is_valid() || outcome.settings.is_none() {
         for d in outcome.diagnostics.iter().filter(|d| d.is_error()) {
             eprintln!("{}", diagnostics::render_human(d, false, outcome.lang));
@@ -2624,8 +2776,13 @@ async fn cmd_propose(
     let check = |set: &FileSet| validate::validate(set, &validators, &Options { lang, today });
     let proposed = propose::propose(&report, &opts, &check)?;
     match a.summary_out {
-        Some(p) => hopthu::fsutil::write_atomic(p, proposed.summary.as_bytes())
-            .map_err(|e| anyhow::anyhow!("cannot write the summary {}: {e}", p.display()))?,
+        Some(p) => hopthu::fsutil::write_atomic(p, proposed.summary.as_bytes()).map_err(|e| {
+            let p = p.display();
+            anyhow::anyhow!(tr!(
+                "không ghi được bản tóm tắt {p}: {e}",
+                "cannot write the summary {p}: {e}"
+            ))
+        })?,
         None if !a.json => print!("{}", proposed.summary),
         None => {}
     }
@@ -2712,7 +2869,11 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
         );
     }
     if a.out.is_file() {
-        anyhow::bail!("{} is a file: --out takes a folder", a.out.display());
+        let out = a.out.display();
+        anyhow::bail!(tr!(
+            "{out} là một tệp: --out cần một thư mục",
+            "{out} is a file: --out takes a folder"
+        ));
     }
     let domain = a.domain.trim().to_ascii_lowercase();
     if !domain_ok(&domain) {
@@ -2760,10 +2921,11 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
     let live = hopthu::reconcile::read_live(&mut dir, &target).await?;
     dir.close().await?;
     if !live.base_exists {
-        anyhow::bail!(
-            "the base DN {} does not exist in the live directory; nothing was written",
-            target.base_dn
-        );
+        let base = &target.base_dn;
+        anyhow::bail!(tr!(
+            "base DN {base} không có trong thư mục đang chạy; chưa ghi gì",
+            "the base DN {base} does not exist in the live directory; nothing was written"
+        ));
     }
     say(
         format!(
@@ -2804,7 +2966,10 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
         for d in outcome.diagnostics.iter().filter(|d| d.is_error()) {
             eprintln!("{}", diagnostics::render_human(d, false, outcome.lang));
         }
-        anyhow::bail!("the drafted repository does not validate; nothing was written");
+        anyhow::bail!(tr!(
+            "kho vừa lập không hợp lệ; chưa ghi gì",
+            "the drafted repository does not validate; nothing was written"
+        ));
     }
     // Written whole or not at all: into a sibling folder, then renamed.
     let parent = a
@@ -2813,10 +2978,11 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot make the folder {}: {e}; nothing was written",
-            parent.display()
-        )
+        let shown = parent.display();
+        anyhow::anyhow!(tr!(
+            "không tạo được thư mục {shown}: {e}; không ghi gì",
+            "cannot make the folder {shown}: {e}; nothing was written"
+        ))
     })?;
     let tmp = parent.join(format!(".hopthu-import-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
@@ -2839,10 +3005,11 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
     })();
     if let Err(e) = written {
         let _ = std::fs::remove_dir_all(&tmp);
-        anyhow::bail!(
-            "cannot write the repository into {}: {e}; nothing was written",
-            a.out.display()
-        );
+        let out = a.out.display();
+        anyhow::bail!(tr!(
+            "không ghi được kho vào {out}: {e}; chưa ghi gì",
+            "cannot write the repository into {out}: {e}; nothing was written"
+        ));
     }
     println!(
         "{}",
@@ -2905,12 +3072,9 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
         hold_all_deletes: false,
     };
     let audit = hopthu::audit::AuditLog::new(a.state_dir.join("audit.jsonl"));
-    audit.check_writable().map_err(|e| {
-        anyhow::anyhow!(
-            "cannot write the audit log {}: {e}; nothing was adopted",
-            audit.path.display()
-        )
-    })?;
+    audit
+        .check_writable()
+        .map_err(|e| cannot_write_audit_log(&audit.path, &e))?;
     say(
         format!("đang tiếp nhận {} hộp thư", outcome.desired.len()),
         format!("adopting {} mailboxes", outcome.desired.len()),
@@ -2945,19 +3109,13 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
         for f in &failed {
             println!("  ✗ {f}");
         }
+        let n = failed.len();
         eprintln!(
             "hopthu: {}",
-            if vi {
-                format!(
-                    "{} hộp thư không tiếp nhận được; kho đã được ghi, thư mục không bị thay đổi gì thêm",
-                    failed.len()
-                )
-            } else {
-                format!(
-                    "{} mailbox(es) could not be adopted; the repository is written, nothing else was changed",
-                    failed.len()
-                )
-            }
+            tr!(
+                "{n} hộp thư không tiếp nhận được; kho đã được ghi, không thay đổi gì khác",
+                "{n} mailbox(es) could not be adopted; the repository is written, nothing else was changed"
+            )
         );
         return Ok(ExitCode::from(1));
     }
@@ -2987,10 +3145,11 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
     }
     if let Err(odd) = import::alignment_only(&plan) {
         let _ = dir.close().await;
-        anyhow::bail!(
-            "after the adoption the plan would do more than bring names in line ({odd}); nothing more was written: look at `hopthu plan {}`",
-            a.out.display()
-        );
+        let out = a.out.display();
+        anyhow::bail!(tr!(
+            "sau khi tiếp nhận, kế hoạch sẽ làm nhiều hơn việc đồng bộ tên ({odd}); không ghi gì thêm: hãy xem `hopthu plan {out}`",
+            "after the adoption the plan would do more than bring names in line ({odd}); nothing more was written: look at `hopthu plan {out}`"
+        ));
     }
     let n = plan.changes.len();
     if n > 0 {
@@ -3017,11 +3176,11 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
                     o.error.as_deref().unwrap_or_default()
                 );
             }
-            anyhow::bail!(
-                "{} change(s) failed; run `hopthu apply {}` to finish",
-                report.failed,
-                a.out.display()
-            );
+            let (n, out) = (report.failed, a.out.display());
+            anyhow::bail!(tr!(
+                "{n} thay đổi thất bại; hãy chạy `hopthu apply {out}` để hoàn tất",
+                "{n} change(s) failed; run `hopthu apply {out}` to finish"
+            ));
         }
     }
     let _ = dir.close().await;

@@ -6,6 +6,7 @@ use crate::desired::DesiredMailbox;
 use crate::layout::{self, Layout};
 use crate::live::{Attrs, LiveEntry, Mod, Write};
 use crate::model::Status;
+use crate::tr;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -239,22 +240,39 @@ pub struct Live {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PlanError {
-    #[error(
-        "the base DN {0} does not exist in the live directory: check `directory.baseDN` or --base-dn"
-    )]
     NoBase(String),
-    #[error(
-        "the live directory returned no mailbox hopthu manages, but its records say {expected} were there: the read looks incomplete (a bind that can read nothing, or a wrong base DN); nothing is written"
-    )]
-    MissingManaged { expected: usize },
-    #[error(
-        "the live directory holds {managed} mailbox(es) hopthu manages, but not hopthu's records at {state_dn}: the base DN {base} is not the one hopthu manages (check `directory.baseDN` or --base-dn); nothing is written"
-    )]
+    MissingManaged {
+        expected: usize,
+    },
     WrongBase {
         managed: usize,
         state_dn: String,
         base: String,
     },
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            PlanError::NoBase(base) => tr!(
+                "base DN {base} không có trong thư mục đang chạy: hãy kiểm tra `directory.baseDN` hoặc --base-dn",
+                "the base DN {base} does not exist in the live directory: check `directory.baseDN` or --base-dn"
+            ),
+            PlanError::MissingManaged { expected } => tr!(
+                "thư mục đang chạy không trả về hộp thư nào do hopthu quản lý, nhưng bản ghi của hopthu nói có {expected}: lần đọc có vẻ không đầy đủ (tài khoản bind không đọc được gì, hoặc base DN sai); không ghi gì",
+                "the live directory returned no mailbox hopthu manages, but its records say {expected} were there: the read looks incomplete (a bind that can read nothing, or a wrong base DN); nothing is written"
+            ),
+            PlanError::WrongBase {
+                managed,
+                state_dn,
+                base,
+            } => tr!(
+                "thư mục đang chạy có {managed} hộp thư do hopthu quản lý, nhưng không có bản ghi của hopthu tại {state_dn}: base DN {base} không phải là base DN hopthu quản lý (hãy kiểm tra `directory.baseDN` hoặc --base-dn); không ghi gì",
+                "the live directory holds {managed} mailbox(es) hopthu manages, but not hopthu's records at {state_dn}: the base DN {base} is not the one hopthu manages (check `directory.baseDN` or --base-dn); nothing is written"
+            ),
+        };
+        f.write_str(&text)
+    }
 }
 
 pub use crate::live::normalize_dn;
@@ -554,7 +572,10 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
             key: key.clone(),
             address: e.first("mail").unwrap_or_default().to_string(),
             dn: e.dn.clone(),
-            reason: "a second entry carries this key; hopthu manages the first and leaves this one alone".into(),
+            reason: tr!(
+                "một mục thứ hai mang cùng mã hopthuKey này; hopthu quản lý mục thứ nhất và để nguyên mục này",
+                "a second entry carries this key; hopthu manages the first and leaves this one alone"
+            ),
         });
     }
     let desired_keys: HashSet<&str> = input.desired.iter().map(|m| m.key.as_str()).collect();
@@ -584,7 +605,12 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
                 let managed = &managed;
                 let foreign = &foreign;
                 let wanted = &wanted;
-                scope.spawn(move || plan_chunk(input, ms, managed, foreign, wanted, grace_until))
+                let lang = crate::i18n::current();
+                scope.spawn(move || {
+                    crate::i18n::with(lang, || {
+                        plan_chunk(input, ms, managed, foreign, wanted, grace_until)
+                    })
+                })
             })
             .collect();
         let parts = handles
@@ -705,7 +731,10 @@ fn plan_chunk(
                 key: m.key.clone(),
                 address: m.address.clone(),
                 dn: b.dn.clone(),
-                reason: "an entry hopthu does not manage holds this address; adopt it with `hopthu adopt` or free the address".into(),
+                reason: tr!(
+                    "một mục không do hopthu quản lý đang giữ địa chỉ này; hãy tiếp nhận nó bằng `hopthu adopt` hoặc giải phóng địa chỉ",
+                    "an entry hopthu does not manage holds this address; adopt it with `hopthu adopt` or free the address"
+                ),
             });
             continue;
         }
@@ -815,10 +844,17 @@ fn order_moves(
             blocked.push((
                 key,
                 holder.to_string(),
-                "its deletion is held for approval".into(),
+                tr!(
+                    "lệnh thu hồi hộp thư đó đang tạm giữ, chờ phê duyệt",
+                    "its deletion is held for approval"
+                ),
             ));
         } else {
-            blocked.push((key, holder.to_string(), "it keeps this address".into()));
+            blocked.push((
+                key,
+                holder.to_string(),
+                tr!("nó vẫn giữ địa chỉ này", "it keeps this address"),
+            ));
         }
     }
     // Waves: one more than the rename waited for; a cycle is a swap.
@@ -860,7 +896,10 @@ fn order_moves(
                         blocked.push((
                             k.clone(),
                             holder,
-                            "the two mailboxes swap addresses; give one of them a new address first, then the other its address in a second change".into(),
+                            tr!(
+                                "hai hộp thư đổi địa chỉ cho nhau; hãy đặt cho một hộp thư địa chỉ mới trước, rồi trao địa chỉ của nó cho hộp thư kia trong một thay đổi thứ hai",
+                                "the two mailboxes swap addresses; give one of them a new address first, then the other its address in a second change"
+                            ),
                         ));
                     }
                 }
@@ -880,7 +919,10 @@ fn order_moves(
                 (
                     k.clone(),
                     h.clone(),
-                    "the mailbox in the way cannot move yet".into(),
+                    tr!(
+                        "hộp thư đang chiếm địa chỉ đó chưa thể chuyển đi",
+                        "the mailbox in the way cannot move yet"
+                    ),
                 )
             })
             .collect();
@@ -911,7 +953,10 @@ fn order_moves(
             key: key.clone(),
             address,
             dn,
-            reason: format!("the mailbox {holder} holds this address now: {why}; nothing is done for this mailbox until then"),
+            reason: tr!(
+                "hộp thư {holder} đang giữ địa chỉ này: {why}; chưa làm gì với hộp thư này cho đến lúc đó",
+                "the mailbox {holder} holds this address now: {why}; nothing is done for this mailbox until then"
+            ),
         });
     }
     changes.retain(|c| !(is_blocked(&c.key) && c.action != Action::Delete));

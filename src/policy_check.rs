@@ -61,16 +61,17 @@ impl Outcome {
 /// Why no policy could be compared.
 #[derive(Debug, thiserror::Error)]
 pub enum FindError {
-    #[error("{0}")]
     Dir(#[from] DirError),
-    #[error("the policy entry {dn} does not exist (or cannot be read)")]
     NotFound { dn: String },
-    #[error("{dn} is not a password policy (no objectClass pwdPolicy)")]
     NotAPolicy { dn: String },
-    #[error("no password policy (objectClass pwdPolicy) under {base}")]
     NoneUnder { base: String, iredmail: bool },
-    #[error("several password policies under {base}, none named cn=default: {}; say which one applies to mailboxes with --policy-dn", dns.join("; "))]
     Several { base: String, dns: Vec<String> },
+}
+
+impl std::fmt::Display for FindError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text(crate::i18n::current()))
+    }
 }
 
 impl FindError {
@@ -84,27 +85,41 @@ impl FindError {
             }
         };
         match (self, lang) {
-            (FindError::Dir(e), _) => e.to_string(),
+            (FindError::Dir(e), _) => crate::i18n::with(lang, || e.to_string()),
             (FindError::NotFound { dn }, Language::Vi) => {
                 format!("không có mục chính sách {dn} (hoặc không đọc được)")
+            }
+            (FindError::NotFound { dn }, Language::En) => {
+                format!("the policy entry {dn} does not exist (or cannot be read)")
             }
             (FindError::NotAPolicy { dn }, Language::Vi) => {
                 format!(
                     "{dn} không phải là một chính sách mật khẩu (không có objectClass pwdPolicy)"
                 )
             }
+            (FindError::NotAPolicy { dn }, Language::En) => {
+                format!("{dn} is not a password policy (no objectClass pwdPolicy)")
+            }
             (FindError::NoneUnder { base, iredmail }, Language::Vi) => format!(
                 "không có chính sách mật khẩu nào (objectClass pwdPolicy) dưới {base}: máy chủ không áp dụng quy định về mật khẩu.{}",
                 if *iredmail { iredmail_note(true) } else { "" }
             ),
-            (FindError::NoneUnder { iredmail: true, .. }, Language::En) => {
-                format!("{self}.{}", iredmail_note(false))
-            }
+            (FindError::NoneUnder { base, iredmail }, Language::En) => format!(
+                "no password policy (objectClass pwdPolicy) under {base}{}",
+                if *iredmail {
+                    format!(".{}", iredmail_note(false))
+                } else {
+                    String::new()
+                }
+            ),
             (FindError::Several { base, dns }, Language::Vi) => format!(
                 "có nhiều chính sách mật khẩu dưới {base} nhưng không có cái nào tên cn=default: {}; hãy chỉ ra chính sách áp dụng cho hộp thư bằng --policy-dn",
                 dns.join("; ")
             ),
-            (e, Language::En) => e.to_string(),
+            (FindError::Several { base, dns }, Language::En) => format!(
+                "several password policies under {base}, none named cn=default: {}; say which one applies to mailboxes with --policy-dn",
+                dns.join("; ")
+            ),
         }
     }
 }

@@ -9,6 +9,7 @@
 use crate::lifecycle::{AuditReport, Finding, Proposal};
 use crate::model::Language;
 use crate::source::{Entry, FileSet};
+use crate::tr;
 use chrono::NaiveDate;
 use git2::{Oid, Repository};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -59,25 +60,39 @@ fn is_blank_or_comment(line: &str) -> bool {
 }
 
 fn item_span(lines: &[&str], root: &crate::yaml::Node, pointer: &str) -> Result<Span, String> {
-    let (node, _) = root
-        .lookup(pointer)
-        .ok_or_else(|| format!("{pointer} is not in the file"))?;
+    let (node, _) = root.lookup(pointer).ok_or_else(|| {
+        tr!(
+            "{pointer} không có trong tệp",
+            "{pointer} is not in the file"
+        )
+    })?;
     if !matches!(node.value, crate::yaml::Value::Map(_)) {
-        return Err(format!("{pointer} is not a mapping"));
+        return Err(tr!(
+            "{pointer} không phải là một ánh xạ (mapping)",
+            "{pointer} is not a mapping"
+        ));
     }
     let line = node.pos.line as usize - 1;
     let col = node.pos.col as usize - 1;
-    let text = lines.get(line).ok_or("a position outside the file")?;
+    let text = lines
+        .get(line)
+        .ok_or_else(|| tr!("một vị trí nằm ngoài tệp", "a position outside the file"))?;
     let before: String = text.chars().take(col).collect();
     if text.chars().nth(col) == Some('{') {
-        return Err("it is written in flow style ({...}); edit it by hand".into());
+        return Err(tr!(
+            "mục này viết theo kiểu flow ({{...}}); hãy sửa bằng tay",
+            "it is written in flow style ({{...}}); edit it by hand"
+        ));
     }
     let first = if before.trim_end().ends_with('-') {
         line
     } else if before.trim().is_empty() && line > 0 && lines[line - 1].trim() == "-" {
         line - 1
     } else {
-        return Err("it is not an item of a block list".into());
+        return Err(tr!(
+            "mục này không phải là một phần tử của danh sách dạng khối",
+            "it is not an item of a block list"
+        ));
     };
     let mut last = line;
     for (i, l) in lines.iter().enumerate().skip(line + 1) {
@@ -117,7 +132,7 @@ pub fn edit_text(text: &str, edits: &[Edit]) -> Result<String, String> {
         .root
         .as_ref()
         .filter(|_| parsed.errors.is_empty())
-        .ok_or("the file does not parse")?;
+        .ok_or_else(|| tr!("tệp không phân tích được", "the file does not parse"))?;
     let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let lines: Vec<&str> = text.lines().collect();
     // Replacements of whole line ranges, applied from the bottom up.
@@ -143,7 +158,8 @@ pub fn edit_text(text: &str, edits: &[Edit]) -> Result<String, String> {
                     unreachable!("checked")
                 };
                 if entries.iter().any(|(k, _)| k.name == "lock") {
-                    return Err(format!(
+                    return Err(tr!(
+                        "{pointer}: đã có `lock`; hãy sửa bằng tay",
                         "{pointer}: it already has a `lock`; edit it by hand"
                     ));
                 }
@@ -156,7 +172,8 @@ pub fn edit_text(text: &str, edits: &[Edit]) -> Result<String, String> {
                 match entries.iter().find(|(k, _)| k.name == "status") {
                     Some((k, v)) => {
                         if k.pos.line != v.pos.line {
-                            return Err(format!(
+                            return Err(tr!(
+                                "{pointer}: `status` không nằm trên một dòng; hãy sửa bằng tay",
                                 "{pointer}: its status is not on one line; edit it by hand"
                             ));
                         }
@@ -191,7 +208,10 @@ pub fn edit_text(text: &str, edits: &[Edit]) -> Result<String, String> {
     patches.sort_by_key(|p| std::cmp::Reverse(p.0));
     for w in patches.windows(2) {
         if w[1].1 >= w[0].0 {
-            return Err("two edits touch the same lines".into());
+            return Err(tr!(
+                "hai chỗ sửa chạm vào cùng các dòng",
+                "two edits touch the same lines"
+            ));
         }
     }
     let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
@@ -228,12 +248,29 @@ pub fn edit_text(text: &str, edits: &[Edit]) -> Result<String, String> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProposeError {
-    #[error("{0}")]
     Git(String),
-    #[error("the proposed edit does not validate, nothing was committed:\n{0}")]
     Invalid(String),
-    #[error("{0}")]
     Other(String),
+}
+
+impl std::fmt::Display for ProposeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProposeError::Git(e) | ProposeError::Other(e) => f.write_str(e),
+            ProposeError::Invalid(e) => f.write_str(&tr!(
+                "nội dung đề xuất sửa không hợp lệ, chưa commit gì:\n{e}",
+                "the proposed edit does not validate, nothing was committed:\n{e}"
+            )),
+        }
+    }
+}
+
+fn no_base(base_rev: &str, e: &git2::Error) -> ProposeError {
+    let e = e.message();
+    ProposeError::Git(tr!(
+        "commit gốc {base_rev}: {e}",
+        "the base {base_rev}: {e}"
+    ))
 }
 
 fn git_err(e: git2::Error) -> ProposeError {
@@ -340,7 +377,7 @@ pub fn base_files(root: &Path, base: Option<&str>) -> Result<(FileSet, String), 
     let commit = repo
         .revparse_single(base_rev)
         .and_then(|o| o.peel_to_commit())
-        .map_err(|e| ProposeError::Git(format!("the base {base_rev}: {}", e.message())))?;
+        .map_err(|e| no_base(base_rev, &e))?;
     let files = crate::git::files_at(&repo, commit.id(), &git_path)
         .map_err(|e| ProposeError::Git(e.to_string()))?;
     Ok((files, commit.id().to_string()))
@@ -352,15 +389,20 @@ fn open(root: &Path) -> Result<(Repository, String), ProposeError> {
         .canonicalize()
         .map_err(|e| ProposeError::Other(format!("{}: {e}", root.display())))?;
     let repo = Repository::discover(&root).map_err(|e| {
-        ProposeError::Git(format!(
-            "{} is not in a git repository ({}); propose commits on a branch of the repository",
-            root.display(),
-            e.message()
+        let (root, e) = (root.display(), e.message());
+        ProposeError::Git(tr!(
+            "{root} không nằm trong một kho git ({e}); đề xuất được commit lên một nhánh của kho",
+            "{root} is not in a git repository ({e}); propose commits on a branch of the repository"
         ))
     })?;
     let workdir = repo
         .workdir()
-        .ok_or_else(|| ProposeError::Git("the repository has no working tree".into()))?
+        .ok_or_else(|| {
+            ProposeError::Git(tr!(
+                "kho không có cây làm việc (working tree)",
+                "the repository has no working tree"
+            ))
+        })?
         .canonicalize()
         .map_err(|e| ProposeError::Other(e.to_string()))?;
     let git_path = root
@@ -382,7 +424,7 @@ pub fn propose(
     let base = repo
         .revparse_single(base_rev)
         .and_then(|o| o.peel_to_commit())
-        .map_err(|e| ProposeError::Git(format!("the base {base_rev}: {}", e.message())))?
+        .map_err(|e| no_base(base_rev, &e))?
         .id();
     let remote = opts.remote.and_then(|name| {
         repo.find_remote(name)
@@ -419,7 +461,8 @@ pub fn propose_in(
             || b.len() == BRANCH_PREFIX.len()
             || !git2::Branch::name_is_valid(b).unwrap_or(false))
     {
-        return Err(ProposeError::Other(format!(
+        return Err(ProposeError::Other(tr!(
+            "--branch {b}: nhánh đề xuất phải có tên {BRANCH_PREFIX}<name> (để các lần kiểm tra sau và `hopthu report` tìm thấy)",
             "--branch {b}: a proposal's branch is named {BRANCH_PREFIX}<name> (so that the next audits and `hopthu report` find it)"
         )));
     }
@@ -480,7 +523,10 @@ pub fn propose_in(
             for (f, _) in items {
                 skipped.push((
                     f.clone(),
-                    format!("{file} is not readable in the base commit"),
+                    tr!(
+                        "{file} không đọc được trong commit gốc",
+                        "{file} is not readable in the base commit"
+                    ),
                 ));
             }
             continue;
@@ -548,9 +594,10 @@ pub fn propose_in(
             _ => now.is_none(),
         };
         if !ok {
-            return Err(ProposeError::Invalid(format!(
-                "{} ({}) is not changed as proposed",
-                f.address, f.file
+            let (address, file) = (&f.address, &f.file);
+            return Err(ProposeError::Invalid(tr!(
+                "{address} ({file}) không được thay đổi như đề xuất",
+                "{address} ({file}) is not changed as proposed"
             )));
         }
     }
@@ -598,7 +645,11 @@ pub fn propose_in(
     };
     repo.branch(&branch, &repo.find_commit(commit).map_err(git_err)?, false)
         .map_err(|e| {
-            ProposeError::Git(format!("cannot make the branch {branch}: {}", e.message()))
+            let e = e.message();
+            ProposeError::Git(tr!(
+                "không tạo được nhánh {branch}: {e}",
+                "cannot make the branch {branch}: {e}"
+            ))
         })?;
     out.branch = Some(branch.clone());
     out.commit = Some(commit.to_string());
@@ -609,7 +660,8 @@ pub fn propose_in(
         if let Ok(mut b) = repo.find_branch(&branch, git2::BranchType::Local) {
             let _ = b.delete();
         }
-        ProposeError::Git(format!(
+        ProposeError::Git(tr!(
+            "không đẩy được nhánh {branch} lên {why}; nhánh đã được xóa ở đây, lần chạy sau sẽ đề xuất lại",
             "the branch {branch} could not be pushed to {why}; it was removed here, the next run proposes again"
         ))
     })?;
@@ -867,18 +919,17 @@ mod tests {
 
     #[test]
     fn what_cannot_be_edited_safely_is_refused_and_the_text_kept() {
+        let en =
+            |text: &str| crate::i18n::with(Language::En, || edit_text(text, &[lock("/people/0")]));
         let flow = "people:\n  - {id: a, name: A}\n";
-        assert!(
-            edit_text(flow, &[lock("/people/0")])
-                .unwrap_err()
-                .contains("flow style")
-        );
+        assert!(en(flow).unwrap_err().contains("flow style ({...})"));
         let locked =
             "people:\n  - id: a\n    name: A\n    lock: {reason: spam, since: 2026-01-01}\n";
+        assert!(en(locked).unwrap_err().contains("already has a `lock`"));
         assert!(
-            edit_text(locked, &[lock("/people/0")])
+            crate::i18n::with(Language::Vi, || edit_text(locked, &[lock("/people/0")]))
                 .unwrap_err()
-                .contains("already has a `lock`")
+                .contains("đã có `lock`")
         );
         assert!(edit_text("people: [\n", &[lock("/people/0")]).is_err());
         assert!(edit_text(DOC, &[lock("/people/9")]).is_err());

@@ -124,10 +124,26 @@ impl Listing {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    #[error("{0} is a file, not a folder")]
     NotAFolder(PathBuf),
-    #[error("cannot write {0}: {1}")]
     Io(PathBuf, std::io::Error),
+}
+
+impl std::fmt::Display for PublishError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&match self {
+            PublishError::NotAFolder(p) => {
+                let p = p.display();
+                crate::tr!(
+                    "{p} là một tệp, không phải thư mục",
+                    "{p} is a file, not a folder"
+                )
+            }
+            PublishError::Io(p, e) => {
+                let p = p.display();
+                crate::tr!("không ghi được {p}: {e}", "cannot write {p}: {e}")
+            }
+        })
+    }
 }
 
 /// Refuse an `--out` that exists and is not a folder, before anything is made.

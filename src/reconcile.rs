@@ -7,6 +7,7 @@ use crate::layout::Layout;
 use crate::live::{ConnectOptions, DirError, Directory, Selection};
 use crate::model::Settings;
 use crate::plan::{self, Input, Live, Plan, PlanError};
+use crate::tr;
 use chrono::NaiveDate;
 
 /// Who hopthu is in an embedded file directory (no bind there).
@@ -117,11 +118,14 @@ pub async fn plan_with_progress(
     let start = std::time::Instant::now();
     let mut dir = Directory::connect(&target.connect).await?;
     let live = read_live(&mut dir, target).await?;
-    progress(&format!(
-        "read {} entries from {} in {:.1} s",
+    let (n, url, secs) = (
         live.entries.len(),
-        target.connect.url,
-        start.elapsed().as_secs_f64()
+        &target.connect.url,
+        start.elapsed().as_secs_f64(),
+    );
+    progress(&tr!(
+        "đã đọc {n} mục từ {url} trong {secs:.1} giây",
+        "read {n} entries from {url} in {secs:.1} s"
     ));
     let start = std::time::Instant::now();
     let identity = target.identity();
@@ -138,10 +142,10 @@ pub async fn plan_with_progress(
         today: ps.today,
     };
     let plan = plan::plan(&input, &live)?;
-    progress(&format!(
-        "planned {} mailboxes in {:.1} s",
-        desired.len(),
-        start.elapsed().as_secs_f64()
+    let (n, secs) = (desired.len(), start.elapsed().as_secs_f64());
+    progress(&tr!(
+        "đã lập kế hoạch cho {n} hộp thư trong {secs:.1} giây",
+        "planned {n} mailboxes in {secs:.1} s"
     ));
     Ok((plan, dir))
 }
@@ -216,7 +220,11 @@ pub async fn adopt(
     if let Some(first) = first
         && let Some(Err(e)) = dir.write(vec![first]).await.into_iter().next()
     {
-        return Err(DirError::Other(format!("cannot record the adoption: {e}")).into());
+        return Err(DirError::Other(tr!(
+            "không ghi lại được việc tiếp nhận: {e}",
+            "cannot record the adoption: {e}"
+        ))
+        .into());
     }
     let results = dir.write(writes).await;
     dir.close().await?;

@@ -320,18 +320,19 @@ pub async fn notify(url: &str, report: &RunReport) -> std::result::Result<(), St
         .timeout(std::time::Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;
+    let host = crate::git::host_only(url);
     let resp = client.post(url).json(report).send().await.map_err(|e| {
-        format!(
-            "cannot send the report to {}: {}",
-            crate::git::host_only(url),
-            e.without_url()
+        let e = e.without_url();
+        crate::tr!(
+            "không gửi được báo cáo tới {host}: {e}",
+            "cannot send the report to {host}: {e}"
         )
     })?;
-    if !resp.status().is_success() {
-        return Err(format!(
-            "{} answered {} to the report",
-            crate::git::host_only(url),
-            resp.status()
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(crate::tr!(
+            "{host} trả lời {status} cho báo cáo",
+            "{host} answered {status} to the report"
         ));
     }
     Ok(())

@@ -23,6 +23,7 @@ use crate::report::{self, Problem, RunReport};
 use crate::schema::Validators;
 use crate::signing::AllowedSigners;
 use crate::source::FileSet;
+use crate::tr;
 use crate::validate::{self, Outcome};
 use crate::webhook::{self, SeenDeliveries};
 use crate::writer_lock::WriterLock;
@@ -189,13 +190,17 @@ impl State {
         let path = dir.join("state.json");
         match std::fs::read(&path) {
             Ok(b) => serde_json::from_slice(&b).map_err(|e| {
-                format!(
-                    "{} is damaged ({e}): restore it from a backup, or remove it to start as a first run (held deletions are then forgotten)",
-                    path.display()
+                let path = path.display();
+                tr!(
+                    "{path} bị hỏng ({e}): hãy khôi phục từ bản sao lưu, hoặc xóa tệp để chạy như lần đầu (khi đó các lệnh thu hồi đang tạm giữ sẽ bị quên)",
+                    "{path} is damaged ({e}): restore it from a backup, or remove it to start as a first run (held deletions are then forgotten)"
                 )
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => {
+                let path = path.display();
+                Err(tr!("không đọc được {path}: {e}", "cannot read {path}: {e}"))
+            }
         }
     }
 
@@ -282,7 +287,12 @@ pub fn log(msg: &str) {
 /// `30s`, `5m`, `1h`, `2h30m`, or plain seconds; from 1 s to 30 days.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let bad = || format!("`{s}` is not a duration (write 30s, 5m, 1h)");
+    let bad = || {
+        tr!(
+            "`{s}` không phải là khoảng thời gian (hãy viết 30s, 5m, 1h)",
+            "`{s}` is not a duration (write 30s, 5m, 1h)"
+        )
+    };
     let total = if let Ok(n) = s.parse::<u64>() {
         n
     } else {
@@ -312,7 +322,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         total
     };
     if !(1..=30 * 24 * 3600).contains(&total) {
-        return Err(format!("`{s}`: a duration from 1s to 30 days (720h)"));
+        return Err(tr!(
+            "`{s}`: khoảng thời gian phải từ 1s đến 30 ngày (720h)",
+            "`{s}`: a duration from 1s to 30 days (720h)"
+        ));
     }
     Ok(Duration::from_secs(total))
 }
@@ -324,7 +337,7 @@ struct Fetched {
     commit: CommitInfo,
     files: FileSet,
     /// A commit that is unsigned or badly signed, and why.
-    unverified: Option<String>,
+    unverified: Option<crate::signing::VerifyError>,
     /// The new head does not descend from the last applied commit.
     rewritten: bool,
     /// The files of the last applied commit, when it is still there.
@@ -345,7 +358,8 @@ fn fetch(
         // A cache that cannot be read (damaged, objects missing) is only a
         // copy: it is thrown away and the repository fetched from scratch.
         Err(e @ (GitError::Read { .. } | GitError::Cache { .. })) if source.forget_cache() => {
-            log(&format!(
+            log(&tr!(
+                "không đọc được bộ nhớ đệm git ({e}); tải lại từ đầu",
                 "the git cache could not be read ({e}); fetching from scratch"
             ));
             attempt().map_err(|e| e.to_string())
@@ -379,7 +393,6 @@ fn read_fetched(
             commits
                 .iter()
                 .find_map(|oid| signers.verify_commit(repo, *oid).err())
-                .map(|e| e.to_string())
         }
     };
     let previous = last_known
@@ -415,27 +428,41 @@ pub fn approvals_file(state_dir: &Path) -> PathBuf {
 pub fn approve(state_dir: &Path, fingerprint: &str) -> Result<(), String> {
     let state_file = state_dir.join("state.json");
     let state: State = match std::fs::read(&state_file) {
-        Ok(b) => serde_json::from_slice(&b)
-            .map_err(|e| format!("{} cannot be read: {e}", state_file.display()))?,
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+            let path = state_file.display();
+            tr!("không đọc được {path}: {e}", "{path} cannot be read: {e}")
+        })?,
         Err(_) => {
-            return Err(format!(
-                "{} is not the state folder of a hopthu run (it has no state.json): give the runner's --state-dir",
-                state_dir.display()
+            let dir = state_dir.display();
+            return Err(tr!(
+                "{dir} không phải thư mục trạng thái của hopthu run (không có state.json): hãy cho --state-dir của tiến trình hopthu run",
+                "{dir} is not the state folder of a hopthu run (it has no state.json): give the runner's --state-dir"
             ));
         }
     };
     match &state.held_fingerprint {
         Some(fp) if fp == fingerprint => {}
         Some(fp) => {
-            return Err(format!(
-                "the runner holds other deletions now ({} of them, fingerprint {fp}); nothing approved",
-                state.held.len()
+            let n = state.held.len();
+            return Err(tr!(
+                "tiến trình hopthu run hiện đang tạm giữ các lệnh thu hồi khác ({n} lệnh, mã {fp}); chưa phê duyệt gì",
+                "the runner holds other deletions now ({n} of them, fingerprint {fp}); nothing approved"
             ));
         }
-        None => return Err("the runner holds no deletions now; nothing approved".into()),
+        None => {
+            return Err(tr!(
+                "tiến trình hopthu run hiện không tạm giữ lệnh thu hồi nào; chưa phê duyệt gì",
+                "the runner holds no deletions now; nothing approved"
+            ));
+        }
     }
-    record_approval(state_dir, fingerprint)
-        .map_err(|e| format!("cannot record the approval in {}: {e}", state_dir.display()))
+    record_approval(state_dir, fingerprint).map_err(|e| {
+        let dir = state_dir.display();
+        tr!(
+            "không ghi được việc phê duyệt vào {dir}: {e}",
+            "cannot record the approval in {dir}: {e}"
+        )
+    })
 }
 
 fn record_approval(state_dir: &Path, fingerprint: &str) -> std::io::Result<()> {
@@ -475,17 +502,44 @@ fn load_signers(cfg: &RunConfig) -> Result<Option<AllowedSigners>, String> {
     let Some(path) = &cfg.allowed_signers else {
         return Ok(None);
     };
-    let text = read_small(path)
-        .map_err(|e| format!("cannot read the allowed signers {}: {e}", path.display()))?;
-    let s = AllowedSigners::parse(&text)
-        .map_err(|e| format!("the allowed signers {}: {e}", path.display()))?;
+    let shown = path.display();
+    let text = read_small(path).map_err(|e| {
+        tr!(
+            "không đọc được danh sách người ký được phép {shown}: {e}",
+            "cannot read the allowed signers {shown}: {e}"
+        )
+    })?;
+    let s = AllowedSigners::parse(&text).map_err(|e| {
+        tr!(
+            "danh sách người ký được phép {shown}: {e}",
+            "the allowed signers {shown}: {e}"
+        )
+    })?;
     if s.is_empty() {
-        return Err(format!(
-            "the allowed signers {} lists no key: no commit could be applied",
-            path.display()
+        return Err(tr!(
+            "danh sách người ký được phép {shown} không có khóa nào: không commit nào được áp dụng",
+            "the allowed signers {shown} lists no key: no commit could be applied"
         ));
     }
     Ok(Some(s))
+}
+
+/// The `language` hopthu.yaml names, read before the validation (which
+/// says it again): for the messages about a commit that is not validated.
+fn declared_language(files: &FileSet) -> Option<Language> {
+    let Some(crate::source::SourceFile {
+        entry: crate::source::Entry::File(bytes),
+        ..
+    }) = &files.settings
+    else {
+        return None;
+    };
+    let root = crate::yaml::parse(std::str::from_utf8(bytes).ok()?).root?;
+    match root.lookup("/language")?.0.as_str()? {
+        "vi" => Some(Language::Vi),
+        "en" => Some(Language::En),
+        _ => None,
+    }
 }
 
 /// One directory's reconciler across cycles: what `hopthu run` loops on,
@@ -501,18 +555,21 @@ pub struct Runner {
     pub last: Option<CycleSummary>,
     /// Mailboxes the repository declared at the last valid commit, by status.
     pub mailboxes: BTreeMap<String, usize>,
+    /// The repository's language, once a commit was read.
+    repo_lang: Option<Language>,
 }
 
 impl Runner {
     /// Check the configuration's files, and load the state of an earlier run.
     pub fn new(cfg: RunConfig, shared: Arc<Shared>) -> Result<Runner, String> {
         let signers = load_signers(&cfg)?;
+        let dir = cfg.state_dir.display();
         std::fs::create_dir_all(&cfg.state_dir)
-            .map_err(|e| format!("cannot create {}: {e}", cfg.state_dir.display()))?;
+            .map_err(|e| tr!("không tạo được {dir}: {e}", "cannot create {dir}: {e}"))?;
         cfg.audit_log().check_writable().map_err(|e| {
-            format!(
-                "cannot write the audit log in {}: {e}",
-                cfg.state_dir.display()
+            tr!(
+                "không ghi được nhật ký trong {dir}: {e}",
+                "cannot write the audit log in {dir}: {e}"
             )
         })?;
         let state = State::load(&cfg.state_dir)?;
@@ -529,11 +586,18 @@ impl Runner {
             lock: None,
             last: None,
             mailboxes: BTreeMap::new(),
+            repo_lang: None,
         })
     }
 
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// The language of its messages: the configured one, else the
+    /// repository's once a commit was read.
+    pub fn lang(&self) -> Option<Language> {
+        self.cfg.lang.or(self.repo_lang)
     }
 
     /// Take new settings (a changed resource, rotated Secrets): the
@@ -567,7 +631,10 @@ impl Runner {
 
     fn save(&mut self) {
         if let Err(e) = self.state.save(&self.cfg.state_dir) {
-            log(&format!("cannot save the state file: {e}"));
+            log(&tr!(
+                "không lưu được tệp trạng thái: {e}",
+                "cannot save the state file: {e}"
+            ));
         }
         let mut st = self.shared.status();
         st.state = self.state.clone();
@@ -580,8 +647,11 @@ impl Runner {
                 Ok(())
             } else {
                 Err(crate::writer_lock::LockError::Held {
-                    holder: "another replica (it holds the Lease)".into(),
-                    until: "it lets go".into(),
+                    holder: tr!(
+                        "một bản sao (replica) khác (đang giữ Lease)",
+                        "another replica (it holds the Lease)"
+                    ),
+                    until: tr!("khi nó trả lại", "it lets go"),
                 })
             };
         }
@@ -589,7 +659,10 @@ impl Runner {
             if lock.fence.is_up() {
                 return Ok(());
             }
-            log("the writer lock was lost: writing stopped; taking it again");
+            log(&tr!(
+                "đã mất khóa ghi: ngừng ghi; đang lấy lại khóa",
+                "the writer lock was lost: writing stopped; taking it again"
+            ));
             if let Some(lock) = self.lock.take() {
                 lock.release().await;
             }
@@ -605,6 +678,9 @@ impl Runner {
     }
 
     pub async fn cycle(&mut self) -> Ended {
+        if let Some(l) = self.lang() {
+            crate::i18n::set(l);
+        }
         let started = Instant::now();
         self.last = None;
         self.shared.status().phase = "reconciling".into();
@@ -643,14 +719,17 @@ impl Runner {
         let source = self.cfg.source.clone();
         let last = self.state.last_applied_commit.clone();
         let signers = self.signers.clone();
-        let fetched =
-            tokio::task::spawn_blocking(move || fetch(&source, last.as_deref(), signers.as_ref()))
-                .await
-                .unwrap_or_else(|e| Err(format!("the fetch failed: {e}")));
+        let lang = crate::i18n::current();
+        let fetched = tokio::task::spawn_blocking(move || {
+            crate::i18n::with(lang, || fetch(&source, last.as_deref(), signers.as_ref()))
+        })
+        .await
+        .unwrap_or_else(|e| Err(tr!("lần tải bị lỗi: {e}", "the fetch failed: {e}")));
         let fetched = match fetched {
             Ok(f) => f,
             Err(e) => {
-                log(&format!(
+                log(&tr!(
+                    "không tải được kho: {e}; chưa áp dụng gì",
                     "cannot fetch the repository: {e}; nothing applied"
                 ));
                 self.last = Some(CycleSummary {
@@ -659,7 +738,10 @@ impl Runner {
                     done: 0,
                     failed: 0,
                     held: 0,
-                    error: Some(format!("cannot fetch the repository: {e}")),
+                    error: Some(tr!(
+                        "không tải được kho: {e}",
+                        "cannot fetch the repository: {e}"
+                    )),
                     news: self.state.last_error.as_deref() != Some(e.as_str()),
                     summary: String::new(),
                 });
@@ -671,11 +753,21 @@ impl Runner {
         let commit = fetched.commit.clone();
         let short = &commit.id[..commit.id.len().min(12)];
         self.state.last_attempted_commit = Some(commit.id.clone());
+        // The repository's language, as soon as its files are here.
+        if self.cfg.lang.is_none()
+            && let Some(l) = declared_language(&fetched.files)
+        {
+            self.repo_lang = Some(l);
+            crate::i18n::set(l);
+        }
 
         // 2. Signatures.
-        if let Some(why) = &fetched.unverified {
-            log(&format!("commit {short}: {why}; nothing applied"));
-            let lang = self.cfg.lang.unwrap_or_default();
+        if let Some(why) = fetched.unverified.as_ref().map(|e| e.to_string()) {
+            log(&tr!(
+                "commit {short}: {why}; chưa áp dụng gì",
+                "commit {short}: {why}; nothing applied"
+            ));
+            let lang = self.lang().unwrap_or_else(crate::i18n::current);
             let mut r = self.report(&commit, report::Result::Unverified, lang);
             r.error = Some(why.clone());
             self.state.last_error = Some(why.clone());
@@ -694,16 +786,21 @@ impl Runner {
         .await
         .expect("validation never panics");
         let lang = outcome.lang;
+        // From here on, the messages are in the repository's language
+        // (or the configured one).
+        self.repo_lang = Some(lang);
+        crate::i18n::set(lang);
         if !outcome.is_valid() || outcome.settings.is_none() {
-            log(&format!(
-                "commit {short} is invalid ({} error(s)); nothing applied",
-                outcome.errors()
+            let n = outcome.errors();
+            log(&tr!(
+                "commit {short} không hợp lệ ({n} lỗi); chưa áp dụng gì",
+                "commit {short} is invalid ({n} error(s)); nothing applied"
             ));
             let mut r = self.report(&commit, report::Result::Invalid, lang);
             r.problems = problems(&outcome);
-            self.state.last_error = Some(format!(
-                "commit {short} is invalid: {} error(s)",
-                outcome.errors()
+            self.state.last_error = Some(tr!(
+                "commit {short} không hợp lệ: {n} lỗi",
+                "commit {short} is invalid: {n} error(s)"
             ));
             self.finish(r).await;
             return ("invalid", Ended::Fine);
@@ -729,14 +826,17 @@ impl Runner {
         match self.ensure_lock(&target.base_dn).await {
             Ok(()) => {}
             Err(e @ crate::writer_lock::LockError::Held { .. }) => {
-                log(&format!("standby: {e}"));
+                log(&tr!("chờ (standby): {e}", "standby: {e}"));
                 let mut st = self.shared.status();
                 st.standby = Some(e.to_string());
                 st.phase = "standby".into();
                 return ("standby", Ended::Standby);
             }
             Err(e) => {
-                log(&format!("commit {short}: {e}; nothing applied"));
+                log(&tr!(
+                    "commit {short}: {e}; chưa áp dụng gì",
+                    "commit {short}: {e}; nothing applied"
+                ));
                 self.state.last_error = Some(e.to_string());
                 self.state.last_result = Some(report::Result::Failed.as_str().into());
                 return ("failed", Ended::Failed);
@@ -753,7 +853,10 @@ impl Runner {
             match crate::reconcile::plan_against(&outcome.desired, &ps, &target).await {
                 Ok(x) => x,
                 Err(e) => {
-                    log(&format!("commit {short}: {e}; nothing applied"));
+                    log(&tr!(
+                        "commit {short}: {e}; chưa áp dụng gì",
+                        "commit {short}: {e}; nothing applied"
+                    ));
                     let mut r = self.report(&commit, report::Result::Failed, lang);
                     r.error = Some(e.to_string());
                     self.state.last_error = Some(e.to_string());
@@ -792,9 +895,10 @@ impl Runner {
         if !drift.is_empty() && self.cfg.drift_policy == DriftPolicy::Report {
             let keys: HashSet<String> = drift.iter().map(|c| c.key.clone()).collect();
             plan.drop_keys(&keys);
-            log(&format!(
-                "{} change(s) made by hand in the directory; reported, not corrected (driftPolicy: report)",
-                drift.len()
+            let n = drift.len();
+            log(&tr!(
+                "{n} thay đổi do sửa tay trong thư mục; chỉ báo cáo, không sửa lại (driftPolicy: report)",
+                "{n} change(s) made by hand in the directory; reported, not corrected (driftPolicy: report)"
             ));
         }
 
@@ -804,7 +908,10 @@ impl Runner {
                 || take_approval(&self.cfg.state_dir, fp)
         });
         if let Some(fp) = &approved {
-            log(&format!("held deletions {fp} approved: releasing them"));
+            log(&tr!(
+                "các lệnh thu hồi tạm giữ {fp} đã được phê duyệt: đang thực hiện",
+                "held deletions {fp} approved: releasing them"
+            ));
         }
         let nothing = plan.is_empty() && (plan.held.is_empty() || approved.is_none());
         let mut applied: Option<apply::Report> = None;
@@ -885,10 +992,11 @@ impl Runner {
             )
         });
         if let Some(cmd) = &approve_with {
-            log(&format!(
-                "commit {short}: {} deletion(s) HELD ({}), nothing deleted; approve with: {cmd}",
-                held.len(),
-                held_reason.as_deref().unwrap_or("too-many")
+            let n = held.len();
+            let why = held_reason.as_deref().unwrap_or("too-many");
+            log(&tr!(
+                "commit {short}: TẠM GIỮ {n} lệnh thu hồi ({why}), chưa xóa gì; phê duyệt bằng: {cmd}",
+                "commit {short}: {n} deletion(s) HELD ({why}), nothing deleted; approve with: {cmd}"
             ));
         }
         // The commit counts as applied once every action it asked for was
@@ -908,11 +1016,19 @@ impl Runner {
         self.state.last_error = applied
             .as_ref()
             .and_then(|r| r.audit_error.clone())
-            .or_else(|| (failed > 0).then(|| format!("{failed} action(s) failed; retried")));
+            .or_else(|| {
+                (failed > 0).then(|| {
+                    tr!(
+                        "{failed} việc thất bại; sẽ thử lại",
+                        "{failed} action(s) failed; retried"
+                    )
+                })
+            });
         if done > 0 || failed > 0 {
-            log(&format!(
-                "commit {short}: {done} action(s) done, {failed} failed, {} held",
-                held.len()
+            let n = held.len();
+            log(&tr!(
+                "commit {short}: xong {done} việc, {failed} thất bại, {n} tạm giữ",
+                "commit {short}: {done} action(s) done, {failed} failed, {n} held"
             ));
         }
         let mut r = self.report(&commit, result, lang);
@@ -974,7 +1090,12 @@ impl Runner {
             Some(p) => {
                 let name = p.display().to_string();
                 let read = read_small(p)
-                    .map_err(|e| format!("cannot read the login export {name}: {e}"))
+                    .map_err(|e| {
+                        tr!(
+                            "không đọc được tệp đăng nhập {name}: {e}",
+                            "cannot read the login export {name}: {e}"
+                        )
+                    })
                     .and_then(|t| {
                         crate::lifecycle::read_logins_csv(&name, &t, today).map_err(|errs| {
                             errs.iter()
@@ -986,7 +1107,7 @@ impl Runner {
                 match read {
                     Ok(l) => Some((name, l)),
                     Err(e) => {
-                        log(&format!("scheduled audit: {e}; nothing proposed"));
+                        log(&scheduled_audit_failed(&e));
                         self.state.last_proposal = Some(format!("failed: {e}"));
                         return;
                     }
@@ -1008,7 +1129,7 @@ impl Runner {
         {
             Ok(r) => r,
             Err(e) => {
-                log(&format!("scheduled audit: {e}; nothing proposed"));
+                log(&scheduled_audit_failed(&e.to_string()));
                 self.state.last_proposal = Some(format!("failed: {e}"));
                 return;
             }
@@ -1024,8 +1145,10 @@ impl Runner {
             .unwrap_or_default();
         let commit = commit.to_string();
         let summaries = self.cfg.state_dir.join("proposals");
+        let in_lang = crate::i18n::current();
         let done =
             tokio::task::spawn_blocking(move || -> Result<crate::propose::Proposed, String> {
+                let _lang = crate::i18n::on_this_thread(in_lang);
                 let repo = source.fetch_proposals().map_err(|e| e.to_string())?;
                 let base = git2::Oid::from_str(&commit).map_err(|e| e.to_string())?;
                 let opts = crate::propose::ProposeOptions {
@@ -1075,26 +1198,27 @@ impl Runner {
                 Ok(p)
             })
             .await
-            .unwrap_or_else(|e| Err(format!("the proposal failed: {e}")));
+            .unwrap_or_else(|e| Err(tr!("lần đề xuất bị lỗi: {e}", "the proposal failed: {e}")));
         match done {
             Ok(p) => match &p.branch {
                 Some(b) => {
-                    log(&format!(
-                        "scheduled audit: {} finding(s); proposed {} change(s) on the branch {b}",
-                        findings,
-                        p.changes.len()
+                    let n = p.changes.len();
+                    log(&tr!(
+                        "kiểm tra định kỳ: {findings} phát hiện; đã đề xuất {n} thay đổi ở nhánh {b}",
+                        "scheduled audit: {findings} finding(s); proposed {n} change(s) on the branch {b}"
                     ));
                     self.state.last_proposal = Some(b.clone());
                 }
                 None => {
-                    log(&format!(
+                    log(&tr!(
+                        "kiểm tra định kỳ: {findings} phát hiện; không có gì mới để đề xuất",
                         "scheduled audit: {findings} finding(s); nothing new to propose"
                     ));
                     self.state.last_proposal = None;
                 }
             },
             Err(e) => {
-                log(&format!("scheduled audit: {e}"));
+                log(&tr!("kiểm tra định kỳ: {e}", "scheduled audit: {e}"));
                 self.state.last_proposal = Some(format!("failed: {e}"));
             }
         }
@@ -1165,8 +1289,14 @@ impl Runner {
             l.news = true;
         }
         match r.write(&self.cfg.state_dir.join("reports")) {
-            Ok(path) => log(&format!("report: {}", path.display())),
-            Err(e) => log(&format!("cannot write the report: {e}")),
+            Ok(path) => {
+                let path = path.display();
+                log(&tr!("báo cáo: {path}", "report: {path}"))
+            }
+            Err(e) => log(&tr!(
+                "không ghi được báo cáo: {e}",
+                "cannot write the report: {e}"
+            )),
         }
         if let Some(url) = &self.cfg.notify_url
             && let Err(e) = report::notify(url, &r).await
@@ -1174,6 +1304,13 @@ impl Runner {
             log(&e);
         }
     }
+}
+
+fn scheduled_audit_failed(e: &str) -> String {
+    tr!(
+        "kiểm tra định kỳ: {e}; chưa đề xuất gì",
+        "scheduled audit: {e}; nothing proposed"
+    )
 }
 
 /// After this many cycles in a row with failed actions, the runner says it
@@ -1240,6 +1377,9 @@ fn by_status(o: &Outcome) -> BTreeMap<String, usize> {
 
 /// Run until stopped (or one cycle with `once`). Returns the exit code.
 pub async fn run(cfg: RunConfig) -> Result<u8, String> {
+    if let Some(l) = cfg.lang {
+        crate::i18n::set(l);
+    }
     let shared = Arc::new(Shared::new(cfg.webhook_secret.clone()));
     let once = cfg.once;
     let listen = cfg.listen;
@@ -1247,17 +1387,24 @@ pub async fn run(cfg: RunConfig) -> Result<u8, String> {
     let mut runner = Runner::new(cfg, shared.clone())?;
     let server = match listen {
         Some(addr) if !once => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-            log(&format!(
-                "serving /healthz, /readyz, /metrics, /status and /hooks/git on {}{}",
-                listener.local_addr().map_err(|e| e.to_string())?,
-                if !has_secret {
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                tr!(
+                    "không lắng nghe được trên {addr}: {e}",
+                    "cannot listen on {addr}: {e}"
+                )
+            })?;
+            let at = listener.local_addr().map_err(|e| e.to_string())?;
+            let note = if !has_secret {
+                tr!(
+                    " (webhook trả lời 404: chưa cấu hình khóa bí mật)",
                     " (the webhook answers 404: no secret is configured)"
-                } else {
-                    ""
-                }
+                )
+            } else {
+                String::new()
+            };
+            log(&tr!(
+                "phục vụ /healthz, /readyz, /metrics, /status và /hooks/git trên {at}{note}",
+                "serving /healthz, /readyz, /metrics, /status and /hooks/git on {at}{note}"
             ));
             Some(tokio::spawn(crate::serve::serve(listener, shared.clone())))
         }
@@ -1265,17 +1412,18 @@ pub async fn run(cfg: RunConfig) -> Result<u8, String> {
     };
     spawn_signal_handler(shared.clone());
 
-    log(&format!(
-        "watching {} ({}, {}) every {}s; writing to {}",
-        crate::git::redact_url(&runner.cfg.source.url),
-        runner.cfg.source.branch,
-        if runner.cfg.source.path.is_empty() {
-            "."
-        } else {
-            &runner.cfg.source.path
-        },
-        runner.cfg.interval.as_secs(),
-        crate::git::redact_url(&runner.cfg.connect.url),
+    let url = crate::git::redact_url(&runner.cfg.source.url);
+    let branch = &runner.cfg.source.branch;
+    let path = if runner.cfg.source.path.is_empty() {
+        "."
+    } else {
+        &runner.cfg.source.path
+    };
+    let every = runner.cfg.interval.as_secs();
+    let live = crate::git::redact_url(&runner.cfg.connect.url);
+    log(&tr!(
+        "theo dõi {url} ({branch}, {path}) mỗi {every}s; ghi vào {live}",
+        "watching {url} ({branch}, {path}) every {every}s; writing to {live}"
     ));
     let mut code = 0u8;
     loop {
@@ -1321,7 +1469,7 @@ pub async fn run(cfg: RunConfig) -> Result<u8, String> {
     if let Some(s) = server {
         let _ = s.await;
     }
-    log("stopped");
+    log(&tr!("đã dừng", "stopped"));
     Ok(code)
 }
 
@@ -1385,7 +1533,10 @@ fn spawn_signal_handler(shared: Arc<Shared>) {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
-        log("stopping: the cycle in flight finishes first (a second signal stops at once)");
+        log(&tr!(
+            "đang dừng: chu kỳ đang chạy sẽ hoàn tất trước (tín hiệu thứ hai sẽ dừng ngay)",
+            "stopping: the cycle in flight finishes first (a second signal stops at once)"
+        ));
         shared.stop();
         tokio::select! {
             _ = term.recv() => {}
@@ -1393,7 +1544,10 @@ fn spawn_signal_handler(shared: Arc<Shared>) {
         }
         // Every write is atomic and every action is retried by the next
         // run: stopping now loses nothing but the time of the cycle.
-        log("stopped at once by a second signal; the next run completes the cycle");
+        log(&tr!(
+            "đã dừng ngay do tín hiệu thứ hai; lần chạy sau sẽ hoàn tất chu kỳ",
+            "stopped at once by a second signal; the next run completes the cycle"
+        ));
         std::process::exit(1);
     });
 }
@@ -1465,12 +1619,18 @@ pub fn read_small(path: &Path) -> std::io::Result<String> {
     const LIMIT: u64 = 1024 * 1024;
     let f = std::fs::File::open(path)?;
     if !f.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
+        return Err(std::io::Error::other(tr!(
+            "không phải tệp thông thường",
+            "not a regular file"
+        )));
     }
     let mut text = String::new();
     f.take(LIMIT + 1).read_to_string(&mut text)?;
     if text.len() as u64 > LIMIT {
-        return Err(std::io::Error::other("larger than 1 MiB"));
+        return Err(std::io::Error::other(tr!(
+            "lớn hơn 1 MiB",
+            "larger than 1 MiB"
+        )));
     }
     Ok(text)
 }
@@ -1571,7 +1731,8 @@ impl RunFile {
     /// repository's files (no anchors, no duplicate keys).
     pub fn read(path: &Path) -> Result<RunFile, String> {
         let shown = path.display();
-        let text = read_small(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+        let text = read_small(path)
+            .map_err(|e| tr!("không đọc được {shown}: {e}", "cannot read {shown}: {e}"))?;
         let parsed = crate::yaml::parse(&text);
         if let Some(e) = parsed.errors.first() {
             return Err(format!("{shown}:{}:{}: {}", e.pos.line, e.pos.col, e.kind));

@@ -80,9 +80,18 @@ async fn hook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     };
     let code = crate::run::handle_webhook(&shared, &header, &body);
     let text = match code {
-        202 => "accepted: a cycle follows\n",
-        404 => "no webhook secret is configured\n",
-        _ => "refused: unsigned, wrongly signed or replayed\n",
+        202 => crate::tr!(
+            "đã nhận: sắp chạy một chu kỳ\n",
+            "accepted: a cycle follows\n"
+        ),
+        404 => crate::tr!(
+            "chưa cấu hình khóa bí mật cho webhook\n",
+            "no webhook secret is configured\n"
+        ),
+        _ => crate::tr!(
+            "bị từ chối: không có chữ ký, chữ ký sai hoặc gửi lặp lại\n",
+            "refused: unsigned, wrongly signed or replayed\n"
+        ),
     };
     (
         StatusCode::from_u16(code).unwrap_or(StatusCode::UNAUTHORIZED),

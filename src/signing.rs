@@ -3,6 +3,7 @@
 //! file, the format `ssh-keygen -Y verify` and git use. Verified here in
 //! Rust, with no external program.
 
+use crate::tr;
 use git2::{Oid, Repository};
 
 /// One line of an allowed-signers file.
@@ -32,26 +33,52 @@ pub struct Verified {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
-    #[error("commit {0} is not signed")]
     Unsigned(String),
-    #[error(
-        "commit {0} carries a signature that is not an SSH signature (only SSH signatures are accepted)"
-    )]
     NotSsh(String),
-    #[error("commit {commit}: the signature cannot be read: {reason}")]
     Malformed { commit: String, reason: String },
-    #[error("commit {commit} is signed by {fingerprint}, a key that is not in the allowed signers")]
     UnknownKey { commit: String, fingerprint: String },
-    #[error(
-        "commit {commit}: the signature by {principal} does not match the commit (altered after signing?)"
-    )]
     BadSignature { commit: String, principal: String },
-    #[error(
-        "commit {commit}: the key of {principal} is not allowed to sign at the commit's time, or not for git"
-    )]
     NotAllowed { commit: String, principal: String },
-    #[error("cannot read commit {commit}: {reason}")]
     Read { commit: String, reason: String },
+}
+
+impl std::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            VerifyError::Unsigned(commit) => tr!(
+                "commit {commit} chưa được ký",
+                "commit {commit} is not signed"
+            ),
+            VerifyError::NotSsh(commit) => tr!(
+                "commit {commit} mang chữ ký không phải chữ ký SSH (chỉ chấp nhận chữ ký SSH)",
+                "commit {commit} carries a signature that is not an SSH signature (only SSH signatures are accepted)"
+            ),
+            VerifyError::Malformed { commit, reason } => tr!(
+                "commit {commit}: không đọc được chữ ký: {reason}",
+                "commit {commit}: the signature cannot be read: {reason}"
+            ),
+            VerifyError::UnknownKey {
+                commit,
+                fingerprint,
+            } => tr!(
+                "commit {commit} được ký bằng {fingerprint}, một khóa không có trong danh sách người ký được phép (allowed signers)",
+                "commit {commit} is signed by {fingerprint}, a key that is not in the allowed signers"
+            ),
+            VerifyError::BadSignature { commit, principal } => tr!(
+                "commit {commit}: chữ ký của {principal} không khớp với commit (bị sửa sau khi ký?)",
+                "commit {commit}: the signature by {principal} does not match the commit (altered after signing?)"
+            ),
+            VerifyError::NotAllowed { commit, principal } => tr!(
+                "commit {commit}: khóa của {principal} không được phép ký vào thời điểm của commit, hoặc không được phép ký cho git",
+                "commit {commit}: the key of {principal} is not allowed to sign at the commit's time, or not for git"
+            ),
+            VerifyError::Read { commit, reason } => tr!(
+                "không đọc được commit {commit}: {reason}",
+                "cannot read commit {commit}: {reason}"
+            ),
+        };
+        f.write_str(&text)
+    }
 }
 
 const KEY_TYPES: &[&str] = &[
@@ -133,7 +160,8 @@ impl AllowedSigners {
                 continue;
             }
             let f = fields(line);
-            let err = |why: &str| format!("line {}: {why}", n + 1);
+            let line_no = n + 1;
+            let err = |why: &str| tr!("dòng {line_no}: {why}", "line {line_no}: {why}");
             let Some(principals) = f.first() else {
                 continue;
             };
@@ -155,32 +183,48 @@ impl AllowedSigners {
                             )
                         }
                         "valid-after" => {
-                            signer_opts.1 =
-                                Some(parse_time(v).ok_or_else(|| {
-                                    err(&format!("valid-after {v} is not a time"))
-                                })?)
+                            signer_opts.1 = Some(parse_time(v).ok_or_else(|| {
+                                err(&tr!(
+                                    "valid-after {v} không phải là thời điểm",
+                                    "valid-after {v} is not a time"
+                                ))
+                            })?)
                         }
                         "valid-before" => {
-                            signer_opts.2 =
-                                Some(parse_time(v).ok_or_else(|| {
-                                    err(&format!("valid-before {v} is not a time"))
-                                })?)
+                            signer_opts.2 = Some(parse_time(v).ok_or_else(|| {
+                                err(&tr!(
+                                    "valid-before {v} không phải là thời điểm",
+                                    "valid-before {v} is not a time"
+                                ))
+                            })?)
                         }
-                        other => return Err(err(&format!("unknown option {other}"))),
+                        other => {
+                            return Err(err(&tr!(
+                                "tùy chọn không nhận ra {other}",
+                                "unknown option {other}"
+                            )));
+                        }
                     }
                 }
                 if let Some(ns) = &signer_opts.0
                     && ns.iter().any(|s| s.is_empty())
                 {
-                    return Err(err("an empty namespace"));
+                    return Err(err(&tr!("một namespace rỗng", "an empty namespace")));
                 }
                 i += 1;
             }
             let (Some(kind), Some(blob)) = (f.get(i), f.get(i + 1)) else {
-                return Err(err("expected: principals [options] key-type key"));
+                return Err(err(&tr!(
+                    "cần có: principals [options] key-type key",
+                    "expected: principals [options] key-type key"
+                )));
             };
-            let key = ssh_key::PublicKey::from_openssh(&format!("{kind} {blob}"))
-                .map_err(|e| err(&format!("the key cannot be read: {e}")))?;
+            let key = ssh_key::PublicKey::from_openssh(&format!("{kind} {blob}")).map_err(|e| {
+                err(&tr!(
+                    "không đọc được khóa: {e}",
+                    "the key cannot be read: {e}"
+                ))
+            })?;
             signers.push(Signer {
                 principals: principals
                     .trim_matches('"')
@@ -299,9 +343,14 @@ mod tests {
 
     #[test]
     fn a_line_that_cannot_be_read_names_its_number() {
-        let e = AllowedSigners::parse(&format!("{KEY}\nan@x ssh-ed25519 !!!\n")).unwrap_err();
+        use crate::model::Language;
+        let text = format!("{KEY}\nan@x ssh-ed25519 !!!\n");
+        let e = crate::i18n::with(Language::En, || AllowedSigners::parse(&text)).unwrap_err();
         assert!(e.starts_with("line 1:"), "{e}");
-        let e = AllowedSigners::parse("an@x bogus=1 ssh-ed25519 AAAA\n").unwrap_err();
+        let e = crate::i18n::with(Language::Vi, || AllowedSigners::parse(&text)).unwrap_err();
+        assert!(e.starts_with("dòng 1:"), "{e}");
+        let bogus = "an@x bogus=1 ssh-ed25519 AAAA\n";
+        let e = crate::i18n::with(Language::En, || AllowedSigners::parse(bogus)).unwrap_err();
         assert!(e.contains("unknown option"), "{e}");
     }
 }

@@ -46,10 +46,10 @@ impl FileSet {
     pub fn read_folder(root: &Path) -> std::io::Result<FileSet> {
         let meta = fs::metadata(root)?;
         if !meta.is_dir() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::NotADirectory,
-                format!("{} is not a folder", root.display()),
-            ));
+            return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, {
+                let root = root.display();
+                crate::tr!("{root} không phải là thư mục", "{root} is not a folder")
+            }));
         }
         let mut set = FileSet::default();
         let settings_path = root.join(SETTINGS_FILE);
@@ -57,7 +57,10 @@ impl FileSet {
             set.settings = Some(SourceFile {
                 path: SETTINGS_FILE.into(),
                 entry: if m.is_dir() {
-                    Entry::Unreadable("hopthu.yaml is a folder; it must be a file".into())
+                    Entry::Unreadable(crate::tr!(
+                        "hopthu.yaml là một thư mục; nó phải là một tệp",
+                        "hopthu.yaml is a folder; it must be a file"
+                    ))
                 } else {
                     read_entry(&settings_path)
                 },

@@ -4,6 +4,7 @@
 //! sha256=<hex>`, `X-Gitea-Signature: <hex>`); GitLab sends the shared
 //! token itself (`X-Gitlab-Token`). A delivery id seen before is a replay.
 
+use crate::tr;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::VecDeque;
@@ -27,14 +28,33 @@ pub struct Delivery {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("the request carries no signature or token")]
     Unsigned,
-    #[error("the signature or token is wrong")]
     BadSignature,
-    #[error("this delivery was already received")]
     Replayed,
-    #[error("no webhook secret is configured")]
     NoSecret,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&match self {
+            Refusal::Unsigned => tr!(
+                "yêu cầu không có chữ ký hoặc token",
+                "the request carries no signature or token"
+            ),
+            Refusal::BadSignature => tr!(
+                "chữ ký hoặc token không đúng",
+                "the signature or token is wrong"
+            ),
+            Refusal::Replayed => tr!(
+                "lần gửi này đã được nhận trước đó",
+                "this delivery was already received"
+            ),
+            Refusal::NoSecret => tr!(
+                "chưa cấu hình khóa bí mật cho webhook",
+                "no webhook secret is configured"
+            ),
+        })
+    }
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {

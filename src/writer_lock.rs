@@ -10,6 +10,7 @@
 //! write not yet sent is refused, so a lost lock stops writing.
 
 use crate::live::{Attrs, ConnectOptions, Directory, Mod, Write};
+use crate::tr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -78,12 +79,30 @@ impl Default for Fence {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error(
-        "another hopthu holds the writer lock of this directory ({holder}, until {until}); this one does not write"
-    )]
-    Held { holder: String, until: String },
-    #[error("the writer lock: {0}")]
+    Held {
+        holder: String,
+        until: String,
+    },
+    /// Another instance swapped the record first.
+    Taken(String),
     Failed(String),
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            LockError::Held { holder, until } => tr!(
+                "một tiến trình hopthu khác đang giữ khóa ghi của thư mục này ({holder}, đến {until}); tiến trình này không ghi",
+                "another hopthu holds the writer lock of this directory ({holder}, until {until}); this one does not write"
+            ),
+            LockError::Taken(e) => tr!(
+                "khóa ghi: một tiến trình khác đã giành được khóa trước ({e})",
+                "the writer lock: another instance took the lock first ({e})"
+            ),
+            LockError::Failed(e) => tr!("khóa ghi: {e}", "the writer lock: {e}"),
+        };
+        f.write_str(&text)
+    }
 }
 
 /// A held writer lock. Dropping it stops the renewal; `release` also
@@ -169,7 +188,7 @@ impl WriterLock {
         let fence = Fence::new(true);
         let stop = Arc::new(tokio::sync::Notify::new());
         let current = Arc::new(std::sync::Mutex::new(value));
-        let renew = tokio::spawn(renew_loop(
+        let renew = tokio::spawn(crate::i18n::carry(renew_loop(
             connect.clone(),
             dn.clone(),
             id.clone(),
@@ -177,7 +196,7 @@ impl WriterLock {
             fence.clone(),
             stop.clone(),
             current.clone(),
-        ));
+        )));
         Ok(WriterLock {
             fence,
             kind: Kind::Ldap {
@@ -193,7 +212,10 @@ impl WriterLock {
 
     fn acquire_file(path: &str) -> Result<WriterLock, LockError> {
         if path.is_empty() {
-            return Err(LockError::Failed("no file named: write ldif:PATH".into()));
+            return Err(LockError::Failed(tr!(
+                "chưa nêu tên tệp: hãy viết ldif:PATH",
+                "no file named: write ldif:PATH"
+            )));
         }
         // One lock per file, however it is named: through a link, the lock
         // sits beside the file the link names.
@@ -201,9 +223,10 @@ impl WriterLock {
         if let Ok(m) = std::fs::metadata(&target)
             && !m.is_file()
         {
-            return Err(LockError::Failed(format!(
-                "{} is not a regular file",
-                target.display()
+            let target = target.display();
+            return Err(LockError::Failed(tr!(
+                "{target} không phải tệp thông thường",
+                "{target} is not a regular file"
             )));
         }
         let lock_path = format!("{}.lock", target.display());
@@ -212,19 +235,28 @@ impl WriterLock {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| LockError::Failed(format!("cannot open {lock_path}: {e}")))?;
+            .map_err(|e| {
+                LockError::Failed(tr!(
+                    "không mở được {lock_path}: {e}",
+                    "cannot open {lock_path}: {e}"
+                ))
+            })?;
         match f.try_lock() {
             Ok(()) => Ok(WriterLock {
                 fence: Fence::new(true),
                 kind: Kind::File(f),
             }),
             Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Held {
-                holder: format!("the process that holds {lock_path}"),
-                until: "it stops".into(),
+                holder: tr!(
+                    "tiến trình đang giữ {lock_path}",
+                    "the process that holds {lock_path}"
+                ),
+                until: tr!("khi nó dừng", "it stops"),
             }),
-            Err(std::fs::TryLockError::Error(e)) => {
-                Err(LockError::Failed(format!("cannot lock {lock_path}: {e}")))
-            }
+            Err(std::fs::TryLockError::Error(e)) => Err(LockError::Failed(tr!(
+                "không khóa được {lock_path}: {e}",
+                "cannot lock {lock_path}: {e}"
+            ))),
         }
     }
 
@@ -265,8 +297,12 @@ async fn cas(dir: &mut Directory, dn: &str, old: &str, new: &str) -> Result<(), 
     match r.into_iter().next() {
         Some(Ok(())) => Ok(()),
         Some(Err(e)) => Err(e.to_string()),
-        None => Err("no answer".into()),
+        None => Err(no_answer()),
     }
+}
+
+fn no_answer() -> String {
+    tr!("không có trả lời", "no answer")
 }
 
 /// Take or renew: create the entry, or swap an expired (or our own) record
@@ -297,8 +333,13 @@ async fn take(
         {
             Some(Ok(())) => return Ok(new),
             Some(Err(e)) if e.code == 68 => {}
-            Some(Err(e)) => return Err(LockError::Failed(format!("cannot create {dn}: {e}"))),
-            None => return Err(LockError::Failed("no answer".into())),
+            Some(Err(e)) => {
+                return Err(LockError::Failed(tr!(
+                    "không tạo được {dn}: {e}",
+                    "cannot create {dn}: {e}"
+                )));
+            }
+            None => return Err(LockError::Failed(no_answer())),
         }
     }
     let sel = crate::live::Selection {
@@ -315,7 +356,10 @@ async fn take(
         .find(|e| crate::live::normalize_dn(&e.dn) == crate::live::normalize_dn(dn))
         .and_then(|e| e.first("description").map(str::to_string));
     let Some(current) = current else {
-        return Err(LockError::Failed(format!("{dn} holds no lock record")));
+        return Err(LockError::Failed(tr!(
+            "{dn} không chứa bản ghi khóa nào",
+            "{dn} holds no lock record"
+        )));
     };
     let free = match parse_record(&current) {
         Some((holder, until)) => holder == id || until < now || is_dead_here(&holder),
@@ -330,7 +374,7 @@ async fn take(
     }
     cas(dir, dn, &current, &new)
         .await
-        .map_err(|e| LockError::Failed(format!("another instance took the lock first ({e})")))?;
+        .map_err(LockError::Taken)?;
     Ok(new)
 }
 
@@ -354,10 +398,8 @@ async fn renew_loop(
         let renewed = async {
             let mut dir = Directory::connect(&connect)
                 .await
-                .map_err(|e| e.to_string())?;
-            let r = take(&mut dir, &dn, &id, ttl, Some(&old))
-                .await
-                .map_err(|e| e.to_string());
+                .map_err(|e| LockError::Failed(e.to_string()))?;
+            let r = take(&mut dir, &dn, &id, ttl, Some(&old)).await;
             let _ = dir.close().await;
             r
         };
@@ -367,11 +409,17 @@ async fn renew_loop(
                 held_until = tokio::time::Instant::now() + ttl;
             }
             Ok(Err(e)) => {
-                eprintln!("hopthu: cannot renew the writer lock: {e}");
+                eprintln!(
+                    "hopthu: {}",
+                    tr!(
+                        "không gia hạn được khóa ghi: {e}",
+                        "cannot renew the writer lock: {e}"
+                    )
+                );
                 if tokio::time::Instant::now() + every >= held_until {
                     fence.set(false);
                 }
-                if e.contains("another") || e.contains("holds the writer lock") {
+                if matches!(e, LockError::Held { .. } | LockError::Taken(_)) {
                     fence.set(false);
                     return;
                 }

@@ -71,24 +71,39 @@ pub enum YamlErrorKind {
 
 impl std::fmt::Display for YamlErrorKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            YamlErrorKind::Syntax(s) => write!(f, "not valid YAML: {s}"),
+        use crate::tr;
+        let text = match self {
+            YamlErrorKind::Syntax(s) => tr!("không phải YAML hợp lệ: {s}", "not valid YAML: {s}"),
             YamlErrorKind::DuplicateKey { key, first } => {
-                write!(
-                    f,
-                    "the key `{key}` is written twice (first on line {})",
-                    first.line
+                let line = first.line;
+                tr!(
+                    "khóa `{key}` được viết hai lần (lần đầu ở dòng {line})",
+                    "the key `{key}` is written twice (first on line {line})"
                 )
             }
-            YamlErrorKind::Anchor | YamlErrorKind::Alias => {
-                f.write_str("anchors and aliases (`&`, `*`) are not accepted")
-            }
-            YamlErrorKind::Tag(t) => write!(f, "the tag `{t}` is not accepted"),
-            YamlErrorKind::TabIndent => f.write_str("a tab indents this line: indent with spaces"),
-            YamlErrorKind::ComplexKey => f.write_str("a key must be plain text"),
-            YamlErrorKind::MultipleDocuments => f.write_str("more than one YAML document"),
-            YamlErrorKind::TooDeep => f.write_str("nested too deeply"),
-        }
+            YamlErrorKind::Anchor | YamlErrorKind::Alias => tr!(
+                "không chấp nhận neo và tham chiếu YAML (`&`, `*`)",
+                "anchors and aliases (`&`, `*`) are not accepted"
+            ),
+            YamlErrorKind::Tag(t) => tr!(
+                "không chấp nhận thẻ (tag) `{t}`",
+                "the tag `{t}` is not accepted"
+            ),
+            YamlErrorKind::TabIndent => tr!(
+                "dòng này thụt lề bằng tab: hãy thụt lề bằng dấu cách",
+                "a tab indents this line: indent with spaces"
+            ),
+            YamlErrorKind::ComplexKey => tr!(
+                "khóa phải là một chuỗi đơn giản",
+                "a key must be plain text"
+            ),
+            YamlErrorKind::MultipleDocuments => tr!(
+                "có nhiều hơn một tài liệu YAML",
+                "more than one YAML document"
+            ),
+            YamlErrorKind::TooDeep => tr!("lồng nhau quá sâu", "nested too deeply"),
+        };
+        f.write_str(&text)
     }
 }
 

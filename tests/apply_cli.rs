@@ -140,6 +140,8 @@ fn a_saved_plan_is_refused_once_an_input_changed() {
             "plan.json",
             "--credentials-out",
             "c.tsv",
+            "--lang",
+            "en",
         ],
         t,
     );
@@ -340,7 +342,11 @@ fn a_saved_plan_is_refused_on_a_day_it_would_do_something_else() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = hopthu_on(
         "2026-12-05",
-        &[&["apply", &r, "--plan", "plan.json"][..], &base[..]].concat(),
+        &[
+            &["apply", &r, "--plan", "plan.json", "--lang", "en"][..],
+            &base[..],
+        ]
+        .concat(),
         t,
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -371,6 +377,8 @@ fn nothing_is_written_when_the_audit_log_cannot_be_written() {
             "c.tsv",
             "--state-dir",
             "state",
+            "--lang",
+            "en",
         ],
         t,
     );

@@ -303,3 +303,120 @@ fn the_examples_are_what_the_readme_says() {
         .collect();
     assert_eq!(codes, ["E020", "E046", "E047", "E030", "E041"]);
 }
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `args`, then `--lang en` when `english`.
+fn in_lang(args: &[&str], english: bool) -> Output {
+    let mut all = args.to_vec();
+    if english {
+        all.extend(["--lang", "en"]);
+    }
+    hopthu(&all)
+}
+
+#[test]
+fn errors_and_logs_are_vietnamese_by_default_and_english_with_lang_en() {
+    let d = repo(AGENCY);
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path().to_str().unwrap();
+    let live = format!("ldif:{t}/live.ldif");
+    let state = format!("{t}/state");
+    for english in [false, true] {
+        let pick = |vi: &'static str, en: &'static str| if english { en } else { vi };
+
+        // A repository folder that is not there.
+        let o = in_lang(&["validate", "/nonexistent/repository"], english);
+        assert_eq!(o.status.code(), Some(2));
+        let want = pick(
+            "hopthu: không đọc được kho /nonexistent/repository: ",
+            "hopthu: cannot read the repository /nonexistent/repository: ",
+        );
+        assert!(stderr(&o).starts_with(want), "{}", stderr(&o));
+
+        // A directory server that does not answer.
+        let o = in_lang(&["plan", path(&d), "--live", "ldap://127.0.0.1:1"], english);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let want = pick(
+            "không kết nối được tới ldap://127.0.0.1:1",
+            "cannot connect to ldap://127.0.0.1:1",
+        );
+        assert!(stderr(&o).contains(want), "{}", stderr(&o));
+
+        // A plan that creates mailboxes, and no file for their passwords.
+        let o = in_lang(
+            &[
+                "apply",
+                path(&d),
+                "--live",
+                &live,
+                "--yes",
+                "--state-dir",
+                &state,
+            ],
+            english,
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let want = pick(
+            "hopthu: kế hoạch này tạo mới hoặc khôi phục 2 hộp thư: hãy chỉ định tệp nhận mật khẩu mới của chúng bằng --credentials-out FILE; chưa ghi gì",
+            "hopthu: this plan creates or restores 2 mailbox(es): name a file for their new passwords with --credentials-out FILE; nothing was written",
+        );
+        assert!(stderr(&o).contains(want), "{}", stderr(&o));
+        assert!(!tmp.path().join("live.ldif").exists(), "nothing written");
+
+        // `hopthu run` against a repository that does not exist: its log.
+        let o = in_lang(
+            &[
+                "run",
+                "--git",
+                &format!("{t}/no-such-repo.git"),
+                "--live",
+                &live,
+                "--state-dir",
+                &state,
+                "--once",
+            ],
+            english,
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let want = pick(
+            "hopthu: không tải được kho: ",
+            "hopthu: cannot fetch the repository: ",
+        );
+        assert!(stderr(&o).contains(want), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(pick("; chưa áp dụng gì", "; nothing applied")),
+            "{}",
+            stderr(&o)
+        );
+    }
+
+    // Without --lang, `language: en` in hopthu.yaml decides once the
+    // repository is read; --lang wins over it.
+    std::fs::write(
+        d.path().join("hopthu.yaml"),
+        format!("{SETTINGS}language: en\n"),
+    )
+    .unwrap();
+    let o = hopthu(&["plan", path(&d), "--live", "ldap://127.0.0.1:1"]);
+    assert!(
+        stderr(&o).contains("cannot connect to ldap://127.0.0.1:1"),
+        "{}",
+        stderr(&o)
+    );
+    let o = hopthu(&[
+        "plan",
+        path(&d),
+        "--live",
+        "ldap://127.0.0.1:1",
+        "--lang",
+        "vi",
+    ]);
+    assert!(
+        stderr(&o).contains("không kết nối được tới ldap://127.0.0.1:1"),
+        "{}",
+        stderr(&o)
+    );
+}

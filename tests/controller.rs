@@ -571,3 +571,47 @@ async fn after_another_replica_held_the_lease_the_state_is_read_again() {
         "what the other holder saved was read, not overwritten"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_events_are_in_the_repository_language_vietnamese_by_default() {
+    let w = World::new();
+    // A repository that names no language: Vietnamese.
+    w.git
+        .write("hopthu.yaml", &SETTINGS.replace("language: en\n", ""));
+    w.git.commit("Tiếng Việt");
+    let (client, api) = mock(w.secrets());
+    let ctx = w.context(client, Fence::new(true));
+    reconcile(Arc::new(w.object()), ctx).await.unwrap();
+    assert_eq!(w.mailboxes(), 3);
+    let status = api.status_patches().pop().unwrap();
+    let ready = condition(&status, "Ready");
+    assert_eq!(
+        ready["reason"], "Applied",
+        "the reason stays a machine word"
+    );
+    assert_eq!(ready["message"], "tạo mới 3");
+    assert_eq!(
+        condition(&status, "Reconciling")["message"],
+        "đang chờ chu kỳ kế tiếp, commit mới hoặc webhook"
+    );
+    let events = api.events();
+    assert!(
+        events[0]["note"].as_str().unwrap().ends_with(": tạo mới 3"),
+        "{events:#?}"
+    );
+
+    // Before any repository is read (a Secret missing): Vietnamese too.
+    let (client, api) = mock(BTreeMap::new());
+    let ctx = w.context(client, Fence::new(true));
+    reconcile(Arc::new(w.object()), ctx).await.unwrap();
+    let status = api.status_patches().pop().unwrap();
+    let ready = condition(&status, "Ready");
+    assert_eq!(ready["reason"], "ConfigurationError");
+    assert!(
+        ready["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Secret hopthu/hopthu-bind không tồn tại"),
+        "{ready}"
+    );
+}

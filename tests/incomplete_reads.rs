@@ -39,6 +39,11 @@ fn repo(people: usize) -> (tempfile::TempDir, hopthu::validate::Outcome) {
     (dir, o)
 }
 
+/// The messages these tests read are the English ones.
+fn english() {
+    hopthu::i18n::set_process(hopthu::model::Language::En);
+}
+
 fn service(s: &Slapd) -> ConnectOptions {
     ConnectOptions {
         url: s.url(),
@@ -198,6 +203,7 @@ fn entries(s: &Slapd) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_dropped_mid_read_stops_the_plan_and_the_apply() {
+    english();
     let (tmp, o) = repo(3);
     let mut seed = String::new();
     for i in 0..2000 {
@@ -228,6 +234,7 @@ async fn a_connection_dropped_mid_read_stops_the_plan_and_the_apply() {
         .arg(tmp.path().join("c.tsv"))
         .arg("--state-dir")
         .arg(tmp.path().join("state"))
+        .args(["--lang", "en"])
         .env("HOPTHU_TODAY", "2026-12-03")
         .output()
         .unwrap();
@@ -241,6 +248,7 @@ async fn a_connection_dropped_mid_read_stops_the_plan_and_the_apply() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_time_limit_hit_mid_read_stops_the_plan() {
     use faults::tlv;
+    english();
     let (_tmp, o) = repo(3);
     // One entry, then "time limit exceeded" (3): a server under load that
     // gave up part way.

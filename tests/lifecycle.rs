@@ -281,7 +281,9 @@ fn a_bad_login_export_is_named_line_by_line_and_nothing_is_checked() {
     let live = env.live();
     let o = env.run(
         &today(),
-        &["audit", &repo, "--live", &live, "--logins", &csv],
+        &[
+            "audit", &repo, "--live", &live, "--logins", &csv, "--lang", "en",
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let t = text(&o);
@@ -298,7 +300,9 @@ fn a_bad_login_export_is_named_line_by_line_and_nothing_is_checked() {
     .unwrap();
     let o = env.run(
         &today(),
-        &["audit", &repo, "--live", &live, "--logins", &csv],
+        &[
+            "audit", &repo, "--live", &live, "--logins", &csv, "--lang", "en",
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("is not UTF-8"), "{}", text(&o));
@@ -565,7 +569,7 @@ fn a_proposal_edits_only_the_affected_lines_on_a_new_branch_and_pushes_it() {
         pr.contains("| thu hồi | `minhlv.skhcn@sonla.gov.vn` |"),
         "{pr}"
     );
-    assert!(pr.contains("`binhlv.skhcn@sonla.gov.vn`: agencies/skhcn.yaml: /people/4: it is written in flow style"), "{pr}");
+    assert!(pr.contains("`binhlv.skhcn@sonla.gov.vn`: agencies/skhcn.yaml: /people/4: mục này viết theo kiểu flow"), "{pr}");
     // The commit says what it does, with a trailer per change.
     let msg = git(&env.repo(), &["log", "-1", "--format=%B", &branch]);
     assert!(
@@ -631,7 +635,14 @@ fn propose_outside_a_git_repository_or_with_nothing_due_writes_nothing() {
     let live = env.live();
     let o = env.run(
         &today(),
-        &["propose", plain.to_str().unwrap(), "--live", &live],
+        &[
+            "propose",
+            plain.to_str().unwrap(),
+            "--live",
+            &live,
+            "--lang",
+            "en",
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
@@ -690,6 +701,8 @@ fn the_continuous_runner_proposes_on_a_schedule_and_not_twice() {
                 "--logins",
                 &csv,
                 "--once",
+                "--lang",
+                "en",
             ],
         )
     };
@@ -775,7 +788,7 @@ fn a_proposal_that_cannot_be_pushed_leaves_no_branch_behind_and_a_bad_branch_nam
     let live = env.live();
     let o = env.run(&today(), &["propose", &repo, "--live", &live]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("could not be pushed"), "{}", text(&o));
+    assert!(text(&o).contains("không đẩy được nhánh"), "{}", text(&o));
     let list = git(&env.repo(), &["branch", "--list", "hopthu/propose/*"]);
     assert!(list.is_empty(), "{list}");
     // The remote is there now: the same finding is proposed again.

@@ -17,6 +17,11 @@ use hopthu::live::{Attrs, ConnectOptions, DirError, Directory, Mod, Selection, W
 use slapd::{Slapd, SlapdOptions};
 
 /// `n` people `uid=p00000..` under ou=people, for seeding with slapadd.
+/// The messages these tests read are the English ones.
+fn english() {
+    hopthu::i18n::set_process(hopthu::model::Language::En);
+}
+
 fn people(n: usize) -> String {
     (0..n)
         .map(|i| {
@@ -152,6 +157,7 @@ async fn star_and_plus_return_user_and_operational_attributes() {
 
 #[tokio::test]
 async fn a_size_limit_is_an_error_never_a_short_list() {
+    english();
     let slapd = Slapd::start_with(SlapdOptions {
         seed_ldif: people(120),
         service_size_limit: Some(50),
@@ -185,6 +191,7 @@ async fn a_server_killed_before_the_read_is_an_error() {
 
 #[tokio::test]
 async fn a_connection_dropped_in_the_middle_of_a_paged_read_is_an_error() {
+    english();
     let slapd = with_people(2000);
     // About 100 bytes per entry: the cut falls after a page or two.
     let url = cutting_proxy(slapd.port(), 120_000).await;
@@ -609,6 +616,7 @@ async fn read_from(url: String) -> DirError {
 
 #[tokio::test]
 async fn a_malformed_paging_control_fails_the_read_not_the_process() {
+    english();
     // SearchResultDone (success) with a paged-results control whose value is
     // an empty sequence: ldap3's control parser panics on it.
     let url = fake_server(|id| {

@@ -121,6 +121,7 @@ fn a_missing_file_is_an_empty_directory_without_a_base() {
 
 #[test]
 fn an_emptied_file_a_fifo_or_no_path_is_an_error_not_an_empty_directory() {
+    let _en = hopthu::i18n::on_this_thread(hopthu::model::Language::En);
     let f = fixture();
     // hopthu never saves an empty file: one that is empty was emptied by
     // something else, and reading it as "no mailboxes" would plan to
@@ -538,6 +539,7 @@ fn dns_compare_the_way_a_server_compares_them() {
 
 #[test]
 fn a_torn_or_garbage_file_is_an_error_naming_the_line_and_is_not_overwritten() {
+    let _en = hopthu::i18n::on_this_thread(hopthu::model::Language::En);
     let f = fixture();
     drop(populated(&f.path));
     let whole = fs::read_to_string(&f.path).unwrap();

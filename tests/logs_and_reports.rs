@@ -569,6 +569,8 @@ fn hopthu_log_prunes_only_with_a_retention_of_six_months_or_more() {
             "ldif:x.ldif",
             "--audit-keep-days",
             "30",
+            "--lang",
+            "en",
         ],
         t,
     );

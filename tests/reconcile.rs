@@ -53,6 +53,8 @@ pub fn agency(code: &str, abbr: &str, name: &str, people: &[(&str, &str, &str)])
 
 impl Env {
     pub fn new(kind: Kind) -> Env {
+        // The messages these tests read are the English ones.
+        hopthu::i18n::set_process(hopthu::model::Language::En);
         let slapd = (kind == Kind::Ldap).then(slapd::Slapd::start);
         let tmp = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(tmp.path().join("repo/agencies")).unwrap();

@@ -252,7 +252,7 @@ fn a_force_push_that_drops_mailboxes_holds_their_deletions() {
     // A damaged state file stops the runner: it must not forget the hold.
     let saved = std::fs::read(w.state().join("state.json")).unwrap();
     std::fs::write(w.state().join("state.json"), "not json").unwrap();
-    let o = w.once(&[]);
+    let o = w.once(&["--lang", "en"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("is damaged"), "{}", text(&o));
     assert_eq!(w.mailboxes().len(), 7);
@@ -260,14 +260,20 @@ fn a_force_push_that_drops_mailboxes_holds_their_deletions() {
     // An approval of something else, or of a folder that is no runner's,
     // is refused.
     let o = Command::new(env!("CARGO_BIN_EXE_hopthu"))
-        .args(["approve", "0123456789abcdef0123456789abcdef", "--state-dir"])
+        .args([
+            "approve",
+            "0123456789abcdef0123456789abcdef",
+            "--lang",
+            "en",
+            "--state-dir",
+        ])
         .arg(w.state())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("holds other deletions"), "{}", text(&o));
     let o = Command::new(env!("CARGO_BIN_EXE_hopthu"))
-        .args(["approve", "0123456789abcdef", "--state-dir"])
+        .args(["approve", "0123456789abcdef", "--lang", "en", "--state-dir"])
         .arg(w.tmp.path())
         .output()
         .unwrap();
@@ -467,7 +473,7 @@ fn a_configuration_file_holds_every_setting_and_flags_win() {
 #[test]
 fn a_failed_fetch_writes_nothing_and_says_why() {
     let w = World::new(false);
-    let mut args = w.args(&["--once"]);
+    let mut args = w.args(&["--once", "--lang", "en"]);
     args[2] = w.tmp.path().join("no-such-repo").display().to_string();
     let o = Command::new(env!("CARGO_BIN_EXE_hopthu"))
         .args(&args)
@@ -1105,6 +1111,8 @@ fn paths_in_the_configuration_file_are_relative_to_it() {
             "--config",
             etc.join("run.yaml").to_str().unwrap(),
             "--once",
+            "--lang",
+            "en",
         ])
         .output()
         .unwrap();

@@ -9,6 +9,7 @@
 //! schema a few well-known OIDs (`2.5.4.3`) are mapped to their names; any
 //! other OID stays as written.
 
+use crate::tr;
 use unicode_normalization::UnicodeNormalization as _;
 
 /// One `type=value` of an RDN, the value unescaped.
@@ -20,10 +21,19 @@ pub struct Ava {
 
 /// Why a string is not a DN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid DN {dn:?}: {reason}")]
 pub struct DnError {
     pub dn: String,
     pub reason: String,
+}
+
+impl std::fmt::Display for DnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (dn, reason) = (&self.dn, &self.reason);
+        f.write_str(&tr!(
+            "DN không hợp lệ {dn:?}: {reason}",
+            "invalid DN {dn:?}: {reason}"
+        ))
+    }
 }
 
 /// The canonical form of a DN, for comparisons and map keys only (never
@@ -65,7 +75,12 @@ pub fn parse_rdn(raw: &str) -> Result<Vec<Ava>, String> {
         match tail.strip_prefix('+') {
             Some(t) => rest = t,
             None if tail.trim().is_empty() => return Ok(avas),
-            None => return Err(format!("unexpected {tail:?} after a value")),
+            None => {
+                return Err(tr!(
+                    "gặp {tail:?} không mong đợi sau một giá trị",
+                    "unexpected {tail:?} after a value"
+                ));
+            }
         }
     }
 }
@@ -84,7 +99,13 @@ pub fn split_rdns(dn: &str) -> Result<Vec<&str>, DnError> {
     while let Some((i, c)) = chars.next() {
         match c {
             '\\' if chars.next().is_none() => {
-                return Err(err(dn, "ends with a lone backslash".into()));
+                return Err(err(
+                    dn,
+                    tr!(
+                        "kết thúc bằng một dấu \\ đứng riêng",
+                        "ends with a lone backslash"
+                    ),
+                ));
             }
             // The guard above consumed the escaped character.
             '\\' => {}
@@ -97,11 +118,12 @@ pub fn split_rdns(dn: &str) -> Result<Vec<&str>, DnError> {
         }
     }
     if quoted {
-        return Err(err(dn, "unbalanced quote".into()));
+        return Err(err(dn, unbalanced_quote()));
     }
     out.push(trim_rdn(&dn[start..]));
     if let Some(pos) = out.iter().position(|r| r.is_empty()) {
-        return Err(err(dn, format!("RDN {} is empty", pos + 1)));
+        let n = pos + 1;
+        return Err(err(dn, tr!("RDN thứ {n} rỗng", "RDN {n} is empty")));
     }
     Ok(out)
 }
@@ -150,6 +172,18 @@ pub fn escape_value(value: &str) -> String {
         }
     }
     out
+}
+
+fn unbalanced_quote() -> String {
+    tr!("dấu ngoặc kép không cân đối", "unbalanced quote")
+}
+
+fn lone_backslash() -> String {
+    tr!("dấu \\ đứng riêng", "lone backslash")
+}
+
+fn bad_escape(n: char) -> String {
+    tr!("ký tự thoát sai \\{n}", "bad escape \\{n}")
 }
 
 fn err(dn: &str, reason: String) -> DnError {
@@ -211,9 +245,10 @@ fn fold_value(v: &str) -> String {
 
 /// Parse `type=value` up to an unescaped `+` (returned in the tail) or the end.
 fn parse_ava(s: &str) -> Result<(Ava, &str), String> {
-    let eq = s
-        .find('=')
-        .ok_or_else(|| format!("{:?} has no '='", s.trim()))?;
+    let eq = s.find('=').ok_or_else(|| {
+        let s = s.trim();
+        tr!("{s:?} không có dấu '='", "{s:?} has no '='")
+    })?;
     let attr = s[..eq].trim();
     let valid_type = !attr.is_empty()
         && attr
@@ -224,7 +259,10 @@ fn parse_ava(s: &str) -> Result<(Ava, &str), String> {
             .next()
             .is_some_and(|c| c.is_ascii_alphanumeric());
     if !valid_type {
-        return Err(format!("{attr:?} is not an attribute type"));
+        return Err(tr!(
+            "{attr:?} không phải là kiểu thuộc tính",
+            "{attr:?} is not an attribute type"
+        ));
     }
     let raw = &s[eq + 1..];
     let body = raw.trim_start_matches(' ');
@@ -236,7 +274,7 @@ fn parse_ava(s: &str) -> Result<(Ava, &str), String> {
             || digits.len() % 2 != 0
             || !digits.chars().all(|c| c.is_ascii_hexdigit())
         {
-            return Err(format!("bad hex value #{digits}"));
+            return Err(tr!("giá trị hex sai #{digits}", "bad hex value #{digits}"));
         }
         let value = format!("#{}", digits.to_ascii_lowercase());
         return Ok((
@@ -254,7 +292,8 @@ fn parse_ava(s: &str) -> Result<(Ava, &str), String> {
         while let Some((i, c)) = it.next() {
             match c {
                 '"' => {
-                    let value = String::from_utf8(bytes).map_err(|_| "value is not UTF-8")?;
+                    let value = String::from_utf8(bytes)
+                        .map_err(|_| tr!("giá trị không phải UTF-8", "value is not UTF-8"))?;
                     let tail = q[i + 1..].trim_start();
                     return Ok((
                         Ava {
@@ -265,13 +304,13 @@ fn parse_ava(s: &str) -> Result<(Ava, &str), String> {
                     ));
                 }
                 '\\' => {
-                    let (_, n) = it.next().ok_or("lone backslash")?;
+                    let (_, n) = it.next().ok_or_else(lone_backslash)?;
                     push_char(&mut bytes, n);
                 }
                 c => push_char(&mut bytes, c),
             }
         }
-        return Err("unbalanced quote".into());
+        return Err(unbalanced_quote());
     }
     let mut bytes: Vec<u8> = Vec::new();
     // Trailing unescaped spaces are not part of the value.
@@ -285,18 +324,18 @@ fn parse_ava(s: &str) -> Result<(Ava, &str), String> {
                 break;
             }
             '\\' => {
-                let (_, n) = chars.next().ok_or("lone backslash")?;
+                let (_, n) = chars.next().ok_or_else(lone_backslash)?;
                 if n.is_ascii_hexdigit() {
                     let (_, m) = chars
                         .next()
                         .filter(|(_, m)| m.is_ascii_hexdigit())
-                        .ok_or_else(|| format!("bad escape \\{n}"))?;
+                        .ok_or_else(|| bad_escape(n))?;
                     let byte = u8::from_str_radix(&format!("{n}{m}"), 16).expect("two hex digits");
                     bytes.push(byte);
                 } else if " \"#+,;<=>\\".contains(n) {
                     push_char(&mut bytes, n);
                 } else {
-                    return Err(format!("bad escape \\{n}"));
+                    return Err(bad_escape(n));
                 }
                 significant = bytes.len();
             }
@@ -309,7 +348,12 @@ fn parse_ava(s: &str) -> Result<(Ava, &str), String> {
         }
     }
     bytes.truncate(significant);
-    let value = String::from_utf8(bytes).map_err(|_| "value is not UTF-8 after unescaping")?;
+    let value = String::from_utf8(bytes).map_err(|_| {
+        tr!(
+            "giá trị không phải UTF-8 sau khi bỏ ký tự thoát",
+            "value is not UTF-8 after unescaping"
+        )
+    })?;
     Ok((
         Ava {
             attr: attr.to_string(),

@@ -29,6 +29,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::{ConnectOptions, DirError, LiveEntry, Mod, Selection, Write, WriteError};
+use crate::tr;
 
 /// Time limit of the connection, the bind, and each operation (for a
 /// search: the wait for each answer).
@@ -43,8 +44,12 @@ pub const DEFAULT_CONCURRENCY: usize = 64;
 const CODE_OTHER: u32 = 80;
 const CODE_SERVER_DOWN: u32 = 81;
 /// Why a write was refused before it was sent.
-pub const NOT_THE_WRITER: &str =
-    "not sent: this hopthu no longer holds the writer lock (another instance writes now)";
+pub fn not_the_writer() -> String {
+    tr!(
+        "chưa gửi: tiến trình hopthu này không còn giữ khóa ghi (một tiến trình khác đang ghi)",
+        "not sent: this hopthu no longer holds the writer lock (another instance writes now)"
+    )
+}
 const CODE_TIMEOUT: u32 = 85;
 
 /// A bound connection to an LDAP server.
@@ -79,18 +84,19 @@ impl LdapDirectory {
 
         let lost = Arc::new(Mutex::new(None));
         let lost_by_driver = lost.clone();
-        tokio::spawn(async move {
+        tokio::spawn(crate::i18n::carry(async move {
             // The driver in a task of its own: a panic there (ldap3 on a
             // malformed answer) ends the connection and is reported as such.
             let why = match tokio::spawn(conn.drive()).await {
-                Ok(Ok(())) => "the connection was closed".to_string(),
-                Ok(Err(e)) => format!("the connection failed: {}", describe(&e)),
-                Err(_) => {
-                    "the LDAP client failed on a malformed answer from the server".to_string()
+                Ok(Ok(())) => tr!("kết nối đã đóng", "the connection was closed"),
+                Ok(Err(e)) => {
+                    let e = describe(&e);
+                    tr!("kết nối bị lỗi: {e}", "the connection failed: {e}")
                 }
+                Err(_) => malformed_answer(),
             };
             *lost_by_driver.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
-        });
+        }));
 
         if let Some(dn) = &opts.bind_dn {
             let password = opts.bind_password.as_deref().unwrap_or("");
@@ -99,9 +105,10 @@ impl LdapDirectory {
                 reason,
             };
             if password.is_empty() {
-                return Err(refused(
-                    "no password given (an empty password would make an anonymous bind)".into(),
-                ));
+                return Err(refused(tr!(
+                    "chưa có mật khẩu (mật khẩu rỗng sẽ thành bind ẩn danh)",
+                    "no password given (an empty password would make an anonymous bind)"
+                )));
             }
             let res = ldap
                 .with_timeout(TIMEOUT)
@@ -134,15 +141,17 @@ impl LdapDirectory {
     pub async fn read(&mut self, sel: &Selection) -> Result<Vec<LiveEntry>, DirError> {
         let ldap = self.ldap.clone();
         let owned = sel.clone();
-        let task = tokio::spawn(async move { paged_read(ldap, &owned).await });
+        let task = tokio::spawn(crate::i18n::carry(
+            async move { paged_read(ldap, &owned).await },
+        ));
         let result = match task.await {
             Ok(r) => r,
             Err(e) => Err(DirError::Incomplete {
                 base: sel.base.clone(),
                 reason: if e.is_panic() {
-                    "the LDAP client failed on a malformed answer from the server".into()
+                    malformed_answer()
                 } else {
-                    "the read was cancelled".into()
+                    tr!("lần đọc đã bị hủy", "the read was cancelled")
                 },
             }),
         };
@@ -179,14 +188,14 @@ impl LdapDirectory {
             let permit = limit.clone().acquire_owned().await.expect("never closed");
             let ldap = self.ldap.clone();
             let fence = self.fence.clone();
-            let handle = tasks.spawn(async move {
+            let handle = tasks.spawn(crate::i18n::carry(async move {
                 let r = match fence {
-                    Some(f) if !f.is_up() => Err(WriteError::new(CODE_OTHER, NOT_THE_WRITER)),
+                    Some(f) if !f.is_up() => Err(WriteError::new(CODE_OTHER, &not_the_writer())),
                     _ => write_one(ldap, w).await,
                 };
                 drop(permit);
                 (i, r)
-            });
+            }));
             index_of.insert(handle.id(), i);
         }
         let mut results: Vec<Option<Result<(), WriteError>>> = vec![None; n];
@@ -195,10 +204,7 @@ impl LdapDirectory {
                 Ok((_, (i, r))) => results[i] = Some(r),
                 Err(e) => {
                     if let Some(&i) = index_of.get(&e.id()) {
-                        results[i] = Some(Err(WriteError::new(
-                            CODE_OTHER,
-                            "the LDAP client failed on a malformed answer from the server",
-                        )));
+                        results[i] = Some(Err(WriteError::new(CODE_OTHER, &malformed_answer())));
                     }
                 }
             }
@@ -208,7 +214,13 @@ impl LdapDirectory {
             .into_iter()
             .map(|r| {
                 let r = r.unwrap_or_else(|| {
-                    Err(WriteError::new(CODE_OTHER, "the write was not carried out"))
+                    Err(WriteError::new(
+                        CODE_OTHER,
+                        &tr!(
+                            "lệnh ghi chưa được thực hiện",
+                            "the write was not carried out"
+                        ),
+                    ))
                 });
                 r.map_err(|mut e| {
                     if e.code == CODE_SERVER_DOWN
@@ -229,10 +241,10 @@ impl LdapDirectory {
 
     /// Unbind and close the connection.
     pub async fn close(mut self) -> Result<(), DirError> {
-        self.ldap
-            .unbind()
-            .await
-            .map_err(|e| DirError::Other(format!("unbind from {}: {}", self.url, describe(&e))))
+        self.ldap.unbind().await.map_err(|e| {
+            let (url, e) = (&self.url, describe(&e));
+            DirError::Other(tr!("unbind khỏi {url}: {e}", "unbind from {url}: {e}"))
+        })
     }
 
     fn lost_reason(&self) -> Option<String> {
@@ -278,18 +290,19 @@ async fn paged_read(ldap: Ldap, sel: &Selection) -> Result<Vec<LiveEntry>, DirEr
                 Ok(None) => break,
                 Err(e) => {
                     let _ = stream.finish().await;
-                    return Err(incomplete(format!(
-                        "the answer stopped after {} entries: {}",
-                        entries.len(),
-                        describe(&e)
+                    let (n, e) = (entries.len(), describe(&e));
+                    return Err(incomplete(tr!(
+                        "câu trả lời dừng lại sau {n} mục: {e}",
+                        "the answer stopped after {n} entries: {e}"
                     )));
                 }
             };
             if item.is_ref() {
                 let _ = stream.finish().await;
-                return Err(incomplete(format!(
-                    "the server refers part of the tree to another server ({})",
-                    referral_urls(item)
+                let urls = referral_urls(item);
+                return Err(incomplete(tr!(
+                    "máy chủ chuyển một phần cây thư mục sang máy chủ khác ({urls})",
+                    "the server refers part of the tree to another server ({urls})"
                 )));
             }
             if item.is_intermediate() {
@@ -310,7 +323,8 @@ async fn paged_read(ldap: Ldap, sel: &Selection) -> Result<Vec<LiveEntry>, DirEr
             // once, and said so with result code 0.
             None if page == 1 => return Ok(entries),
             None => {
-                return Err(incomplete(format!(
+                return Err(incomplete(tr!(
+                    "máy chủ ngừng phân trang sau trang {page}",
                     "the server stopped paging after page {page}"
                 )));
             }
@@ -332,16 +346,27 @@ fn check_search_result(res: &LdapResult, sel: &Selection, got: usize) -> Result<
         32 => Err(DirError::NoBase {
             base: sel.base.clone(),
         }),
-        4 | 3 | 11 => incomplete(format!(
+        4 | 3 | 11 => incomplete(tr!(
+            "máy chủ dừng lại sau {got} mục ({server}): \
+             hãy bỏ giới hạn số mục (size limit) và thời gian (time limit) của tài khoản hopthu dùng để bind",
             "the server stopped after {got} entries ({server}): \
              lift the size and time limits of the account hopthu binds as"
         )),
-        10 => incomplete(format!(
-            "the server refers the search to {} ({server})",
-            res.refs.join(" ")
+        10 => {
+            let refs = res.refs.join(" ");
+            incomplete(tr!(
+                "máy chủ chuyển lệnh tìm kiếm sang {refs} ({server})",
+                "the server refers the search to {refs} ({server})"
+            ))
+        }
+        88 => incomplete(tr!(
+            "lệnh tìm kiếm bị dừng sau {got} mục",
+            "the search was ended after {got} entries"
         )),
-        88 => incomplete(format!("the search was ended after {got} entries")),
-        _ => incomplete(format!("the search failed after {got} entries ({server})")),
+        _ => incomplete(tr!(
+            "lệnh tìm kiếm thất bại sau {got} mục ({server})",
+            "the search failed after {got} entries ({server})"
+        )),
     }
 }
 
@@ -361,7 +386,12 @@ fn referral_urls(item: ResultEntry) -> String {
 
 /// A SearchResultEntry, parsed without panics; values must be UTF-8.
 fn entry_from(item: ResultEntry) -> Result<LiveEntry, String> {
-    let malformed = || "a malformed entry in the server's answer".to_string();
+    let malformed = || {
+        tr!(
+            "một mục sai định dạng trong câu trả lời của máy chủ",
+            "a malformed entry in the server's answer"
+        )
+    };
     let mut parts = item
         .0
         .expect_constructed()
@@ -371,7 +401,12 @@ fn entry_from(item: ResultEntry) -> Result<LiveEntry, String> {
         .next()
         .and_then(|t| t.expect_primitive())
         .ok_or_else(malformed)?;
-    let dn = String::from_utf8(dn).map_err(|_| "an entry whose DN is not UTF-8".to_string())?;
+    let dn = String::from_utf8(dn).map_err(|_| {
+        tr!(
+            "một mục có DN không phải UTF-8",
+            "an entry whose DN is not UTF-8"
+        )
+    })?;
     let list = parts
         .next()
         .and_then(|t| t.expect_constructed())
@@ -395,7 +430,9 @@ fn entry_from(item: ResultEntry) -> Result<LiveEntry, String> {
         for v in raw {
             let bytes = v.expect_primitive().ok_or_else(malformed)?;
             let text = String::from_utf8(bytes).map_err(|_| {
-                format!(
+                tr!(
+                    "{dn}: thuộc tính {name} có giá trị nhị phân (không phải UTF-8); \
+                     hopthu chỉ đọc văn bản: hãy bỏ {name} khỏi các thuộc tính được đọc",
                     "{dn}: attribute {name} has a binary (non-UTF-8) value; \
                      hopthu reads text only: leave {name} out of the attributes read"
                 )
@@ -458,7 +495,10 @@ async fn write_one(mut ldap: Ldap, w: Write) -> Result<(), WriteError> {
             let mut message = redact(&describe(&err), &secrets);
             if code == CODE_SERVER_DOWN || code == CODE_TIMEOUT {
                 // The request may have reached the server: only a new read tells.
-                message.push_str("; the server may or may not have carried it out");
+                message.push_str(&tr!(
+                    "; máy chủ có thể đã hoặc chưa thực hiện lệnh này",
+                    "; the server may or may not have carried it out"
+                ));
             }
             Err(WriteError { code, message })
         }
@@ -512,23 +552,46 @@ fn client_code(e: &LdapError) -> u32 {
 /// request (with its values) inside, and must never be printed as they are.
 fn describe(e: &LdapError) -> String {
     match e {
-        LdapError::Io { source } => format!("I/O error: {source}"),
-        LdapError::Timeout { .. } => format!("no answer within {} s", TIMEOUT.as_secs()),
+        LdapError::Io { source } => tr!("lỗi I/O: {source}", "I/O error: {source}"),
+        LdapError::Timeout { .. } => {
+            let s = TIMEOUT.as_secs();
+            tr!("không có trả lời trong {s} giây", "no answer within {s} s")
+        }
         LdapError::OpSend { .. }
         | LdapError::ResultRecv { .. }
         | LdapError::IdScrubSend { .. }
         | LdapError::MiscSend { .. }
-        | LdapError::EndOfStream => "the connection to the server is closed".into(),
+        | LdapError::EndOfStream => tr!(
+            "kết nối tới máy chủ đã đóng",
+            "the connection to the server is closed"
+        ),
         LdapError::LdapResult { result } => WriteError::new(result.rc, &result.text).message,
         LdapError::Rustls { source } => format!("TLS: {source}"),
-        LdapError::DNSName { source } => format!("TLS server name: {source}"),
-        LdapError::UrlParsing { source } => format!("bad URL: {source}"),
-        LdapError::UnknownScheme(s) => format!("unknown URL scheme {s:?}"),
-        LdapError::FilterParsing => "bad search filter".into(),
-        LdapError::AddNoValues => "an attribute without values".into(),
+        LdapError::DNSName { source } => {
+            tr!("tên máy chủ TLS: {source}", "TLS server name: {source}")
+        }
+        LdapError::UrlParsing { source } => tr!("URL sai: {source}", "bad URL: {source}"),
+        LdapError::UnknownScheme(s) => {
+            tr!(
+                "không nhận ra giao thức URL {s:?}",
+                "unknown URL scheme {s:?}"
+            )
+        }
+        LdapError::FilterParsing => tr!("bộ lọc tìm kiếm sai", "bad search filter"),
+        LdapError::AddNoValues => tr!(
+            "một thuộc tính không có giá trị",
+            "an attribute without values"
+        ),
         // The remaining kinds carry no request data.
         other => other.to_string(),
     }
+}
+
+fn malformed_answer() -> String {
+    tr!(
+        "thư viện LDAP gặp lỗi vì câu trả lời sai định dạng từ máy chủ",
+        "the LDAP client failed on a malformed answer from the server"
+    )
 }
 
 /// A rustls configuration trusting the CA certificates of a PEM file.
@@ -537,15 +600,17 @@ fn tls_config(ca: &Path) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::pem::PemObject as _;
     let shown = ca.display();
     let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(ca).map_err(|e| format!("CA file {shown}: {e}"))?;
+    let bad = |e: &dyn std::fmt::Display| tr!("tệp CA {shown}: {e}", "CA file {shown}: {e}");
+    let certs = CertificateDer::pem_file_iter(ca).map_err(|e| bad(&e))?;
     for cert in certs {
-        let cert = cert.map_err(|e| format!("CA file {shown}: {e}"))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("CA file {shown}: {e}"))?;
+        let cert = cert.map_err(|e| bad(&e))?;
+        roots.add(cert).map_err(|e| bad(&e))?;
     }
     if roots.is_empty() {
-        return Err(format!("CA file {shown}: no certificate in it"));
+        return Err(tr!(
+            "tệp CA {shown}: không có chứng chỉ nào",
+            "CA file {shown}: no certificate in it"
+        ));
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -582,8 +647,9 @@ mod tests {
 
     #[test]
     fn closed_connection_errors_never_print_the_request() {
+        let lang = crate::model::Language::En;
         assert_eq!(
-            describe(&LdapError::EndOfStream),
+            crate::i18n::with(lang, || describe(&LdapError::EndOfStream)),
             "the connection to the server is closed"
         );
         assert_eq!(client_code(&LdapError::EndOfStream), CODE_SERVER_DOWN);

@@ -47,6 +47,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use super::dn;
 use super::{Attrs, DirError, LiveEntry, Mod, Selection, Write, WriteError};
+use crate::tr;
 
 /// `creatorsName`/`modifiersName` when no bind DN is configured.
 pub const DEFAULT_ACTOR: &str = "cn=hopthu";
@@ -116,7 +117,10 @@ impl LdifDirectory {
         if given.as_os_str().is_empty() {
             return Err(DirError::File {
                 path: String::new(),
-                reason: "no file named: write ldif:PATH".into(),
+                reason: tr!(
+                    "chưa nêu tên tệp: hãy viết ldif:PATH",
+                    "no file named: write ldif:PATH"
+                ),
             });
         }
         // A link is followed: the file it names is the one kept up to date.
@@ -124,7 +128,10 @@ impl LdifDirectory {
             Ok(m) if m.file_type().is_symlink() => {
                 fs::canonicalize(given).map_err(|e| DirError::File {
                     path: given.display().to_string(),
-                    reason: format!("a link to a file that cannot be reached: {e}"),
+                    reason: tr!(
+                        "liên kết tới một tệp không truy cập được: {e}",
+                        "a link to a file that cannot be reached: {e}"
+                    ),
                 })?
             }
             _ => given.to_path_buf(),
@@ -135,7 +142,13 @@ impl LdifDirectory {
         {
             return Err(DirError::File {
                 path: path.display().to_string(),
-                reason: format!("the folder {} does not exist", dir.display()),
+                reason: {
+                    let dir = dir.display();
+                    tr!(
+                        "thư mục {dir} không tồn tại",
+                        "the folder {dir} does not exist"
+                    )
+                },
             });
         }
         let entries = load(&path)?;
@@ -207,7 +220,7 @@ impl LdifDirectory {
 
     pub fn write(&mut self, writes: Vec<Write>) -> Vec<Result<(), WriteError>> {
         if self.fence.as_ref().is_some_and(|f| !f.is_up()) {
-            let refused = WriteError::new(80, crate::live::ldap::NOT_THE_WRITER);
+            let refused = WriteError::new(80, &crate::live::ldap::not_the_writer());
             return writes.iter().map(|_| Err(refused.clone())).collect();
         }
         let snapshot = self.entries.clone();
@@ -221,13 +234,13 @@ impl LdifDirectory {
             Ok(()) => results,
             Err(e) => {
                 self.entries = load(&self.path).unwrap_or(snapshot);
-                let failed = WriteError::new(
-                    80,
-                    &format!(
-                        "the directory file {} could not be saved ({e}); no write of this batch was kept",
-                        self.path.display()
-                    ),
-                );
+                let failed = WriteError::new(80, &{
+                    let path = self.path.display();
+                    tr!(
+                        "không lưu được tệp thư mục {path} ({e}); không lệnh ghi nào của đợt này được giữ lại",
+                        "the directory file {path} could not be saved ({e}); no write of this batch was kept"
+                    )
+                });
                 results
                     .into_iter()
                     .map(|r| r.and(Err(failed.clone())))
@@ -704,7 +717,7 @@ fn load(path: &Path) -> Result<BTreeMap<String, Entry>, DirError> {
     {
         return Err(DirError::File {
             path: shown,
-            reason: "not a regular file".into(),
+            reason: tr!("không phải tệp thông thường", "not a regular file"),
         });
     }
     let bytes = match fs::read(path) {
@@ -713,7 +726,7 @@ fn load(path: &Path) -> Result<BTreeMap<String, Entry>, DirError> {
         Err(e) => {
             return Err(DirError::File {
                 path: shown,
-                reason: format!("cannot read it: {e}"),
+                reason: tr!("không đọc được: {e}", "cannot read it: {e}"),
             });
         }
     };
@@ -723,7 +736,10 @@ fn load(path: &Path) -> Result<BTreeMap<String, Entry>, DirError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(DirError::File {
             path: shown,
-            reason: "the file is empty; hopthu never leaves it so. Remove it to start an empty directory, or restore it from a backup".into(),
+            reason: tr!(
+                "tệp rỗng; hopthu không bao giờ để tệp như vậy. Hãy xóa tệp để bắt đầu một thư mục trống, hoặc khôi phục tệp từ bản sao lưu",
+                "the file is empty; hopthu never leaves it so. Remove it to start an empty directory, or restore it from a backup"
+            ),
         });
     }
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -731,23 +747,35 @@ fn load(path: &Path) -> Result<BTreeMap<String, Entry>, DirError> {
         let line = upto.iter().filter(|b| **b == b'\n').count() + 1;
         DirError::File {
             path: shown.clone(),
-            reason: format!("line {line}: not UTF-8 text"),
+            reason: tr!(
+                "dòng {line}: không phải văn bản UTF-8",
+                "line {line}: not UTF-8 text"
+            ),
         }
     })?;
     let records = parse(&text).map_err(|(line, reason)| DirError::File {
         path: shown.clone(),
-        reason: format!("line {line}: {reason}"),
+        reason: tr!("dòng {line}: {reason}", "line {line}: {reason}"),
     })?;
     let mut entries = BTreeMap::new();
     for rec in records {
         let key = key_of(&rec.dn).map_err(|e| DirError::File {
             path: shown.clone(),
-            reason: format!("line {}: {e}", rec.line),
+            reason: {
+                let line = rec.line;
+                tr!("dòng {line}: {e}", "line {line}: {e}")
+            },
         })?;
         if entries.contains_key(&key) {
             return Err(DirError::File {
                 path: shown,
-                reason: format!("line {}: a second entry named {}", rec.line, rec.dn),
+                reason: {
+                    let (line, dn) = (rec.line, &rec.dn);
+                    tr!(
+                        "dòng {line}: mục thứ hai cùng tên {dn}",
+                        "line {line}: a second entry named {dn}"
+                    )
+                },
             });
         }
         entries.insert(
@@ -794,7 +822,10 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
                 _ => {
                     return Err((
                         n,
-                        "a continuation line (leading space) continues nothing".into(),
+                        tr!(
+                            "một dòng nối tiếp (bắt đầu bằng dấu cách) không nối tiếp dòng nào",
+                            "a continuation line (leading space) continues nothing"
+                        ),
                     ));
                 }
             }
@@ -815,7 +846,9 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
         if !matches!(last, Some(Item::Comment(c)) if c == TRAILER) {
             return Err((
                 last_line.max(1),
-                format!(
+                tr!(
+                    "tệp kết thúc trước dòng cuối {TRAILER:?}: tệp không đầy đủ (bị cắt); \
+                     hãy khôi phục từ bản sao lưu",
                     "the file ends before its last line {TRAILER:?}: it is incomplete (torn); \
                      restore it from a backup"
                 ),
@@ -849,7 +882,14 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
             && let Some(v) = l.strip_prefix("version:")
         {
             if v.trim() != "1" {
-                return Err((*n, format!("unsupported LDIF version {:?}", v.trim())));
+                let v = v.trim();
+                return Err((
+                    *n,
+                    tr!(
+                        "không hỗ trợ phiên bản LDIF {v:?}",
+                        "unsupported LDIF version {v:?}"
+                    ),
+                ));
             }
             lines.next();
             if lines.peek().is_none() {
@@ -861,12 +901,18 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
         if !name.eq_ignore_ascii_case("dn") {
             return Err((
                 first,
-                format!("a record must start with \"dn:\", not {name:?}"),
+                tr!(
+                    "một bản ghi phải bắt đầu bằng \"dn:\", không phải {name:?}",
+                    "a record must start with \"dn:\", not {name:?}"
+                ),
             ));
         }
         dn::parse_dn(&dn).map_err(|e| (first, e.to_string()))?;
         if dn.trim().is_empty() {
-            return Err((first, "an entry with an empty DN".into()));
+            return Err((
+                first,
+                tr!("một mục có DN rỗng", "an entry with an empty DN"),
+            ));
         }
         let mut attrs: AttrList = Vec::new();
         for (n, l) in lines {
@@ -875,13 +921,19 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
             if lower == "changetype" || lower == "control" {
                 return Err((
                     n,
-                    format!("{name:?}: change records are not supported, only entries"),
+                    tr!(
+                        "{name:?}: không hỗ trợ bản ghi thay đổi (change record), chỉ nhận các mục",
+                        "{name:?}: change records are not supported, only entries"
+                    ),
                 ));
             }
             if lower == "dn" {
                 return Err((
                     n,
-                    "a second \"dn:\" in one record (a blank line is missing?)".into(),
+                    tr!(
+                        "có \"dn:\" thứ hai trong một bản ghi (thiếu một dòng trống?)",
+                        "a second \"dn:\" in one record (a blank line is missing?)"
+                    ),
                 ));
             }
             match attrs
@@ -890,7 +942,13 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
             {
                 Some((_, vals)) => {
                     if vals.iter().any(|v| same_value(&name, v, &value)) {
-                        return Err((n, format!("{name}: the same value twice")));
+                        return Err((
+                            n,
+                            tr!(
+                                "{name}: một giá trị lặp lại hai lần",
+                                "{name}: the same value twice"
+                            ),
+                        ));
                     }
                     vals.push(value);
                 }
@@ -898,7 +956,13 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
             }
         }
         if attrs.is_empty() {
-            return Err((first, format!("the entry {dn} has no attributes")));
+            return Err((
+                first,
+                tr!(
+                    "mục {dn} không có thuộc tính nào",
+                    "the entry {dn} has no attributes"
+                ),
+            ));
         }
         records.push(Record {
             line: first,
@@ -912,24 +976,38 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
 /// `name: value`, `name:: base64` (must be UTF-8 here).
 fn parse_line(n: usize, line: &str) -> Result<(String, String), ParseError> {
     let colon = line.find(':').ok_or_else(|| {
-        (
-            n,
-            format!("expected \"name: value\", found {:?}", shorten(line)),
-        )
+        (n, {
+            let found = shorten(line);
+            tr!(
+                "cần \"tên: giá trị\", nhưng gặp {found:?}",
+                "expected \"name: value\", found {found:?}"
+            )
+        })
     })?;
     let name = &line[..colon];
     if !valid_name(name) {
-        return Err((n, format!("{:?} is not an attribute name", shorten(name))));
+        let shown = shorten(name);
+        return Err((
+            n,
+            tr!(
+                "{shown:?} không phải tên thuộc tính",
+                "{shown:?} is not an attribute name"
+            ),
+        ));
     }
     let rest = &line[colon + 1..];
     let value = if let Some(b64) = rest.strip_prefix(':') {
-        let bytes = B64
-            .decode(b64.trim_matches(' '))
-            .map_err(|e| (n, format!("{name}: bad base64 ({e})")))?;
+        let bytes = B64.decode(b64.trim_matches(' ')).map_err(|e| {
+            (
+                n,
+                tr!("{name}: base64 sai ({e})", "{name}: bad base64 ({e})"),
+            )
+        })?;
         String::from_utf8(bytes).map_err(|_| {
             (
                 n,
-                format!(
+                tr!(
+                    "{name}: giá trị là dữ liệu nhị phân (không phải văn bản UTF-8), hopthu không xử lý được",
                     "{name}: the value is binary (not UTF-8 text), which hopthu does not handle"
                 ),
             )
@@ -937,7 +1015,10 @@ fn parse_line(n: usize, line: &str) -> Result<(String, String), ParseError> {
     } else if rest.starts_with('<') {
         return Err((
             n,
-            format!("{name}: values by URL (\":<\") are not supported"),
+            tr!(
+                "{name}: không hỗ trợ giá trị theo URL (\":<\")",
+                "{name}: values by URL (\":<\") are not supported"
+            ),
         ));
     } else {
         rest.trim_start_matches(' ').to_string()
@@ -1029,9 +1110,12 @@ fn fold_into(out: &mut String, line: &str) {
 /// Write `PATH.tmp-<pid>`, fsync it, rename it over `PATH`, fsync the folder.
 fn save(path: &Path, text: &str) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("the path names no file"))?;
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::other(tr!(
+            "đường dẫn không chỉ ra tệp nào",
+            "the path names no file"
+        ))
+    })?;
     let mut tmp_name = name.to_os_string();
     tmp_name.push(format!(".tmp-{}", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
@@ -1044,7 +1128,10 @@ fn save(path: &Path, text: &str) -> std::io::Result<()> {
     if fs::OpenOptions::new().append(true).open(path).is_err() && path.exists() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::PermissionDenied,
-            "the file cannot be written (read-only, or not yours)",
+            tr!(
+                "không ghi được tệp (chỉ đọc, hoặc không thuộc quyền của bạn)",
+                "the file cannot be written (read-only, or not yours)"
+            ),
         ));
     }
     // The file holds password hashes: keep its mode, or owner-only.

@@ -6,6 +6,7 @@
 //! This layer knows entries and attributes only; what a mailbox looks like
 //! in a given mail server's layout lives in `layout.rs`.
 
+use crate::tr;
 use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -267,20 +268,57 @@ impl std::fmt::Debug for Write {
 /// list: callers must stop with no writes.
 #[derive(Debug, thiserror::Error)]
 pub enum DirError {
-    #[error("cannot connect to {url}: {reason}")]
-    Connect { url: String, reason: String },
-    #[error("the bind as {dn} was refused: {reason}")]
-    Bind { dn: String, reason: String },
+    Connect {
+        url: String,
+        reason: String,
+    },
+    Bind {
+        dn: String,
+        reason: String,
+    },
     /// The read stopped before the end: a dropped connection, a size or
     /// time limit, a referral, an error code from the server.
-    #[error("the read of {base} is incomplete: {reason}")]
-    Incomplete { base: String, reason: String },
-    #[error("the base DN {base} does not exist or cannot be read")]
-    NoBase { base: String },
-    #[error("the directory file {path}: {reason}")]
-    File { path: String, reason: String },
-    #[error("{0}")]
+    Incomplete {
+        base: String,
+        reason: String,
+    },
+    NoBase {
+        base: String,
+    },
+    File {
+        path: String,
+        reason: String,
+    },
     Other(String),
+}
+
+impl std::fmt::Display for DirError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            DirError::Connect { url, reason } => tr!(
+                "không kết nối được tới {url}: {reason}",
+                "cannot connect to {url}: {reason}"
+            ),
+            DirError::Bind { dn, reason } => tr!(
+                "bind với {dn} bị từ chối: {reason}",
+                "the bind as {dn} was refused: {reason}"
+            ),
+            DirError::Incomplete { base, reason } => tr!(
+                "lần đọc {base} không đầy đủ: {reason}",
+                "the read of {base} is incomplete: {reason}"
+            ),
+            DirError::NoBase { base } => tr!(
+                "base DN {base} không tồn tại hoặc không đọc được",
+                "the base DN {base} does not exist or cannot be read"
+            ),
+            DirError::File { path, reason } => tr!(
+                "tệp thư mục {path}: {reason}",
+                "the directory file {path}: {reason}"
+            ),
+            DirError::Other(e) => e.clone(),
+        };
+        f.write_str(&text)
+    }
 }
 
 /// A refused write: the server's result code and its own words.
@@ -473,15 +511,17 @@ impl Directory {
                 .is_some_and(|host| host.contains('@'))
             {
                 // Never echo the URL: what precedes `@` may be a password.
-                return Err(DirError::Other(
-                    "the directory URL holds a user or password before `@`: give the bind DN with --bind-dn and the password in a file (--bind-password-file) or HOPTHU_BIND_PASSWORD".into(),
-                ));
+                return Err(DirError::Other(tr!(
+                    "URL của thư mục chứa tên người dùng hoặc mật khẩu trước `@`: hãy cho bind DN bằng --bind-dn và mật khẩu trong một tệp (--bind-password-file) hoặc HOPTHU_BIND_PASSWORD",
+                    "the directory URL holds a user or password before `@`: give the bind DN with --bind-dn and the password in a file (--bind-password-file) or HOPTHU_BIND_PASSWORD"
+                )));
             }
             Ok(Directory::Ldap(ldap::LdapDirectory::connect(opts).await?))
         } else {
-            Err(DirError::Other(format!(
-                "unknown directory URL {:?}: use ldap://HOST, ldaps://HOST or ldif:PATH",
-                opts.url
+            let url = &opts.url;
+            Err(DirError::Other(tr!(
+                "URL thư mục không nhận ra được {url:?}: hãy dùng ldap://HOST, ldaps://HOST hoặc ldif:PATH",
+                "unknown directory URL {url:?}: use ldap://HOST, ldaps://HOST or ldif:PATH"
             )))
         }
     }
