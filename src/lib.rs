@@ -36,6 +36,7 @@ pub mod validate;
 pub mod webhook;
 pub mod writer_lock;
 pub mod yaml;
+pub mod yamledit;
 pub mod yamlout;
 
 /// Validation and planning allocate millions of small strings and free them
