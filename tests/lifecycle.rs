@@ -41,7 +41,12 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "vanthu@sonla.gov.vn")
         .output()
         .unwrap();
-    assert!(o.status.success(), "git {args:?} in {}: {}", dir.display(), text(&o));
+    assert!(
+        o.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        text(&o)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -691,10 +696,7 @@ fn the_continuous_runner_proposes_on_a_schedule_and_not_twice() {
         text(&o)
     );
     // The branch is on the source repository, with what the audit found.
-    let edited = git(
-        &source,
-        &["show", &format!("{branch}:agencies/skhcn.yaml")],
-    );
+    let edited = git(&source, &["show", &format!("{branch}:agencies/skhcn.yaml")]);
     assert!(
         edited.contains(
             "    title: Giám đốc\n    status: locked\n    lock:\n      reason: inactive\n"
