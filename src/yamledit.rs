@@ -292,6 +292,11 @@ impl<'a> Editor<'a> {
                 let old = self.line(l)?;
                 let start = byte_at(old, v.pos.col as usize - 1);
                 let len = scalar_end(&old[start..], v.style)
+                    .filter(|len| match (&v.value, v.style) {
+                        // A plain string that goes on below its line.
+                        (Value::Str(s), Style::Plain) => old[start..start + len] == *s,
+                        _ => true,
+                    })
                     .ok_or_else(|| format!("its `{key}` is not on one line; edit it by hand"))?;
                 let mut lines = vec![format!("{}{value}{}", &old[..start], &old[start + len..])];
                 lines.append(&mut added);
@@ -420,8 +425,10 @@ impl<'a> Editor<'a> {
                 }
             }
             None => {
-                let mut lines = vec![format!("{key}:")];
-                lines.extend(make(self.list_indent(), 2));
+                // The top-level keys' column (a file may indent them all).
+                let base = (self.root.pos.col as usize).saturating_sub(1);
+                let mut lines = vec![format!("{}{key}:", " ".repeat(base))];
+                lines.extend(make(base + self.list_indent(), 2));
                 let n = self.lines.len();
                 self.push(n, n, lines);
             }
@@ -685,7 +692,7 @@ mod tests {
 
     #[test]
     fn what_cannot_be_edited_safely_is_refused() {
-        let doc = "people:\n  - {id: a, name: A}\n  - id: b\n    name: >\n      B\n    lock: {reason: spam}\n";
+        let doc = "people:\n  - {id: a, name: A}\n  - id: b\n    name: >\n      B\n    title: Phó\n      Giám đốc\n    lock: {reason: spam}\n";
         let mut e = Editor::new(doc).unwrap();
         assert!(
             e.set("/people/0", "title", "x", &[])
