@@ -666,6 +666,13 @@ mod tests {
             e.finish().unwrap().text,
             "code: S01\r\npeople:\r\n  - id: a\r\n    name: A\r\n"
         );
+        // A file whose top-level keys are all indented.
+        let mut e = Editor::new("  code: S01\n").unwrap();
+        e.append_item("people", &fields(&[("id", "a")])).unwrap();
+        assert_eq!(
+            e.finish().unwrap().text,
+            "  code: S01\n  people:\n    - id: a\n"
+        );
     }
 
     #[test]
