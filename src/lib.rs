@@ -33,9 +33,11 @@ pub mod publish;
 pub mod reconcile;
 pub mod render;
 pub mod report;
+pub mod request;
 pub mod run;
 pub mod schema;
 pub mod serve;
+pub mod sheet;
 pub mod signing;
 pub mod source;
 pub mod suggest;
@@ -43,6 +45,7 @@ pub mod validate;
 pub mod webhook;
 pub mod writer_lock;
 pub mod yaml;
+pub mod yamledit;
 pub mod yamlout;
 
 /// Validation and planning allocate millions of small strings and free them

@@ -928,6 +928,28 @@ enum Command {
         #[arg(long, value_enum)]
         lang: Option<Lang>,
     },
+    /// Carry out an agency's request sheet (CSV or Excel): add, change,
+    /// remove, lock or restore people, edited into the agency's file in place.
+    Request {
+        /// The request sheet: .xlsx, or .csv (UTF-8; `,` or `;`).
+        file: PathBuf,
+        /// The agency's abbreviation (tohieu, skhcn...) or code.
+        #[arg(long)]
+        agency: String,
+        /// The repository (holds hopthu.yaml and agencies/).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// The workbook's sheet to read (the first by default).
+        #[arg(long)]
+        sheet: Option<String>,
+        /// Show the changes and the diff; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: SuggestFormat,
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+    },
     /// Write a complete, valid repository for Sơn La with synthetic people.
     Generate {
         /// The folder to create (replaced only with --force).
@@ -1315,6 +1337,26 @@ fn main() -> ExitCode {
             out,
             lang,
         } => cmd_publish(&Repo { root, git }, &out, language(lang), today),
+        Command::Request {
+            file,
+            agency,
+            root,
+            sheet,
+            dry_run,
+            format,
+            lang,
+        } => cmd_request(
+            &hopthu::request::Request {
+                root: &root,
+                agency: &agency,
+                sheet: &file,
+                sheet_name: sheet.as_deref(),
+                dry_run,
+                lang: language(lang),
+                today,
+            },
+            format,
+        ),
         Command::Generate {
             out,
             people,
@@ -1856,6 +1898,27 @@ fn cmd_suggest(a: SuggestArgs<'_>) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_request(
+    req: &hopthu::request::Request<'_>,
+    format: SuggestFormat,
+) -> anyhow::Result<ExitCode> {
+    use hopthu::request::RequestError;
+    match hopthu::request::run(req) {
+        Ok(report) => {
+            match format {
+                SuggestFormat::Json => println!("{}", report.json()),
+                SuggestFormat::Text => print!("{}", report.text()),
+            }
+            Ok(ExitCode::from(report.exit_code()))
+        }
+        Err(RequestError::Invalid(why)) => {
+            eprintln!("{why}");
+            Ok(ExitCode::from(1))
+        }
+        Err(RequestError::Usage(why)) => Err(anyhow::anyhow!(why)),
+    }
 }
 
 fn cmd_schema(which: Option<SchemaName>, write: Option<&Path>) -> anyhow::Result<ExitCode> {

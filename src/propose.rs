@@ -41,209 +41,39 @@ impl Edit {
     }
 }
 
-/// Lines of the item a pointer names in a block sequence: the first line
-/// (holding its `-`), the last line (trailing blank and comment lines are
-/// not the item's), and the column of its keys (0-based, in characters).
-struct Span {
-    first: usize,
-    last: usize,
-    col: usize,
-}
-
-fn leading_spaces(line: &str) -> usize {
-    line.chars().take_while(|c| *c == ' ').count()
-}
-
-fn is_blank_or_comment(line: &str) -> bool {
-    let t = line.trim();
-    t.is_empty() || t.starts_with('#')
-}
-
-fn item_span(lines: &[&str], root: &crate::yaml::Node, pointer: &str) -> Result<Span, String> {
-    let (node, _) = root.lookup(pointer).ok_or_else(|| {
-        tr!(
-            "{pointer} không có trong tệp",
-            "{pointer} is not in the file"
-        )
-    })?;
-    if !matches!(node.value, crate::yaml::Value::Map(_)) {
-        return Err(tr!(
-            "{pointer} không phải là một ánh xạ (mapping)",
-            "{pointer} is not a mapping"
-        ));
-    }
-    let line = node.pos.line as usize - 1;
-    let col = node.pos.col as usize - 1;
-    let text = lines
-        .get(line)
-        .ok_or_else(|| tr!("một vị trí nằm ngoài tệp", "a position outside the file"))?;
-    let before: String = text.chars().take(col).collect();
-    if text.chars().nth(col) == Some('{') {
-        return Err(tr!(
-            "mục này viết theo kiểu flow ({{...}}); hãy sửa bằng tay",
-            "it is written in flow style ({{...}}); edit it by hand"
-        ));
-    }
-    let first = if before.trim_end().ends_with('-') {
-        line
-    } else if before.trim().is_empty() && line > 0 && lines[line - 1].trim() == "-" {
-        line - 1
-    } else {
-        return Err(tr!(
-            "mục này không phải là một phần tử của danh sách dạng khối",
-            "it is not an item of a block list"
-        ));
-    };
-    let mut last = line;
-    for (i, l) in lines.iter().enumerate().skip(line + 1) {
-        if is_blank_or_comment(l) {
-            continue;
-        }
-        if leading_spaces(l) >= col {
-            last = i;
-        } else {
-            break;
-        }
-    }
-    Ok(Span { first, last, col })
-}
-
-/// Double-quoted YAML text.
-fn quoted(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// Apply edits to one agency file's text. Every edit is checked against
 /// the parsed file first; one that cannot be made is an error and the
 /// text is left as it was.
 pub fn edit_text(text: &str, edits: &[Edit]) -> Result<String, String> {
-    let parsed = crate::yaml::parse(text);
-    let root = parsed
-        .root
-        .as_ref()
-        .filter(|_| parsed.errors.is_empty())
-        .ok_or_else(|| tr!("tệp không phân tích được", "the file does not parse"))?;
-    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let lines: Vec<&str> = text.lines().collect();
-    // Replacements of whole line ranges, applied from the bottom up.
-    let mut patches: Vec<(usize, usize, Vec<String>)> = Vec::new();
-    let mut emptied: HashMap<String, usize> = HashMap::new();
+    let mut ed = crate::yamledit::Editor::new(text)?;
     for e in edits {
-        let span =
-            item_span(&lines, root, e.pointer()).map_err(|m| format!("{}: {m}", e.pointer()))?;
-        let ind = " ".repeat(span.col);
+        let pointer = e.pointer();
+        let at = |m: String| format!("{pointer}: {m}");
+        ed.item(pointer).map_err(at)?;
         match e {
-            Edit::Revoke { pointer } => {
-                patches.push((span.first, span.last, Vec::new()));
-                let list = pointer.rsplit_once('/').map(|(l, _)| l).unwrap_or("");
-                *emptied.entry(list.to_string()).or_default() += 1;
-            }
+            Edit::Revoke { pointer } => ed.remove_item(pointer).map_err(at)?,
             Edit::Lock {
                 pointer,
                 since,
                 note,
             } => {
-                let (node, _) = root.lookup(pointer).expect("checked");
-                let crate::yaml::Value::Map(entries) = &node.value else {
-                    unreachable!("checked")
-                };
-                if entries.iter().any(|(k, _)| k.name == "lock") {
-                    return Err(tr!(
-                        "{pointer}: đã có `lock`; hãy sửa bằng tay",
-                        "{pointer}: it already has a `lock`; edit it by hand"
-                    ));
+                if ed.root().lookup(&format!("{pointer}/lock")).is_some() {
+                    return Err(at(tr!(
+                        "đã có `lock`; hãy sửa bằng tay",
+                        "it already has a `lock`; edit it by hand"
+                    )));
                 }
-                let block = vec![
-                    format!("{ind}lock:"),
-                    format!("{ind}  reason: inactive"),
-                    format!("{ind}  since: {since}"),
-                    format!("{ind}  note: {}", quoted(note)),
+                let block = [
+                    "lock:".to_string(),
+                    "  reason: inactive".to_string(),
+                    format!("  since: {since}"),
+                    format!("  note: {}", crate::yamledit::quoted(note)),
                 ];
-                match entries.iter().find(|(k, _)| k.name == "status") {
-                    Some((k, v)) => {
-                        if k.pos.line != v.pos.line {
-                            return Err(tr!(
-                                "{pointer}: `status` không nằm trên một dòng; hãy sửa bằng tay",
-                                "{pointer}: its status is not on one line; edit it by hand"
-                            ));
-                        }
-                        let l = k.pos.line as usize - 1;
-                        let old = lines[l];
-                        let start: usize = old
-                            .char_indices()
-                            .nth(k.pos.col as usize - 1)
-                            .map(|(i, _)| i)
-                            .unwrap_or(0);
-                        let comment = old[start..]
-                            .find(" #")
-                            .map(|i| &old[start + i..])
-                            .unwrap_or("");
-                        let mut replaced =
-                            vec![format!("{}status: locked{comment}", &old[..start])];
-                        replaced.extend(block);
-                        patches.push((l, l, replaced));
-                    }
-                    None => {
-                        let mut added = vec![format!("{ind}status: locked")];
-                        added.extend(block);
-                        // Inserted after the item's last line.
-                        let mut with_last = vec![lines[span.last].to_string()];
-                        with_last.extend(added);
-                        patches.push((span.last, span.last, with_last));
-                    }
-                }
+                ed.set(pointer, "status", "locked", &block).map_err(at)?;
             }
         }
     }
-    patches.sort_by_key(|p| std::cmp::Reverse(p.0));
-    for w in patches.windows(2) {
-        if w[1].1 >= w[0].0 {
-            return Err(tr!(
-                "hai chỗ sửa chạm vào cùng các dòng",
-                "two edits touch the same lines"
-            ));
-        }
-    }
-    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-    for (first, last, with) in patches {
-        out.splice(first..=last, with);
-    }
-    // A list whose every item went stays a list: `people: []`.
-    for (list, removed) in emptied {
-        let Some((node, Some(key))) = root.lookup(&list) else {
-            continue;
-        };
-        let crate::yaml::Value::Seq(items) = &node.value else {
-            continue;
-        };
-        if items.len() != removed {
-            continue;
-        }
-        let l = key.pos.line as usize - 1;
-        let old = &lines[l];
-        let start: usize = old
-            .char_indices()
-            .nth(key.pos.col as usize - 1)
-            .map(|(i, _)| i)
-            .unwrap_or(0);
-        // The key's line is above every removed item: its index is the same.
-        out[l] = format!("{}{}: []", &old[..start], key.name);
-    }
-    let mut s = out.join(eol);
-    if text.ends_with('\n') {
-        s.push_str(eol);
-    }
-    Ok(s)
+    Ok(ed.finish()?.text)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1656,7 +1656,7 @@ impl<'a> Ctx<'a> {
 }
 
 /// Punctuation an organisation's name may hold.
-const ORG_PUNCTUATION: &str = ",.()&/:;\"–-";
+pub const ORG_PUNCTUATION: &str = ",.()&/:;\"–-";
 
 struct MailboxBase<'a> {
     agency: &'a Agency,
