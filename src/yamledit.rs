@@ -724,6 +724,10 @@ mod tests {
 
     #[test]
     fn what_cannot_be_edited_safely_is_refused() {
+        crate::i18n::with(crate::model::Language::En, refused)
+    }
+
+    fn refused() {
         let doc = "people:\n  - {id: a, name: A}\n  - id: b\n    name: >\n      B\n    title: Phó\n      Giám đốc\n    lock: {reason: spam}\n";
         let mut e = Editor::new(doc).unwrap();
         assert!(
