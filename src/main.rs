@@ -1669,7 +1669,10 @@ fn lang_flag(c: &Command) -> Option<Lang> {
         | Command::Import { lang, .. }
         | Command::Audit { lang, .. }
         | Command::Propose { lang, .. }
-        | Command::Publish { lang, .. } => *lang,
+        | Command::Publish { lang, .. }
+        | Command::Diff { lang, .. }
+        | Command::Codeowners { lang, .. }
+        | Command::Request { lang, .. } => *lang,
         Command::Run(a) => a.lang,
         _ => None,
     }
