@@ -1292,9 +1292,36 @@ pub fn adoptions(input: &Input<'_>, live: &Live) -> (Vec<Adoption>, Vec<Write>) 
                 dn: e.dn.clone(),
                 uuid: uuid.to_string(),
                 recorded: false,
-                mismatch: Some(format!(
-                    "the name in the directory is \"{}\", the repository says \"{}\"; correct one of them first",
-                    names[0], m.display_name
+                mismatch: Some({
+                    let (live, want) = (names[0], &m.display_name);
+                    crate::tr!(
+                        "tên trong thư mục là \"{live}\", kho ghi \"{want}\"; hãy sửa một trong hai trước",
+                        "the name in the directory is \"{live}\", the repository says \"{want}\"; correct one of them first"
+                    )
+                }),
+            });
+            continue;
+        }
+        // Every other address it holds must be declared as an alias, or
+        // the plan's `mail` would drop it and its mail stop arriving.
+        let undeclared: Vec<&str> = e
+            .get("mail")
+            .iter()
+            .map(String::as_str)
+            .filter(|a| !a.eq_ignore_ascii_case(&m.address))
+            .filter(|a| !m.aliases.iter().any(|x| x.eq_ignore_ascii_case(a)))
+            .collect();
+        if !undeclared.is_empty() {
+            let list = undeclared.join(", ");
+            found.push(Adoption {
+                key: m.key.clone(),
+                address: m.address.clone(),
+                dn: e.dn.clone(),
+                uuid: uuid.to_string(),
+                recorded: false,
+                mismatch: Some(crate::tr!(
+                    "mục này còn giữ cả {list}: hãy khai báo trong `aliases` trước, nếu không thư gửi tới đó sẽ không đến nữa",
+                    "it also holds {list}: declare it under `aliases` first, or mail to it would stop arriving"
                 )),
             });
             continue;

@@ -758,6 +758,13 @@ async fn existing_mailboxes_are_adopted_then_managed(kind: Kind) {
         &format!("dn: uid=ha.tran,ou=people,{BASE}\nobjectClass: inetOrgPerson\ncn: Lê Văn Hải\nsn: Lê\nuid: ha.tran\nmail: hatt.skhcn@sonla.gov.vn"),
     )
     .await;
+    // A third holds a second address the repository does not declare:
+    // adopting it would drop that address, so it is not taken over.
+    add_as_someone_else(
+        &env,
+        &format!("dn: uid=un.lo,ou=people,{BASE}\nobjectClass: inetOrgPerson\ncn: Lò Văn Ún\nsn: Lò\nuid: un.lo\nmail: unlv.skhcn@sonla.gov.vn\nmail: vanthu.skhcn@sonla.gov.vn"),
+    )
+    .await;
     let uuid = env
         .entry("annv.skhcn@sonla.gov.vn")
         .await
@@ -767,11 +774,11 @@ async fn existing_mailboxes_are_adopted_then_managed(kind: Kind) {
         .to_string();
     env.set_agencies(&[(
         "a.yaml",
-        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA]),
+        agency("S01", "skhcn", "Sở Khoa học và Công nghệ", &[AN, HA, UN]),
     )]);
     let (plan, dir) = env.plan().await.unwrap();
     dir.close().await.unwrap();
-    assert_eq!(plan.conflicts.len(), 2, "not hopthu's until adopted");
+    assert_eq!(plan.conflicts.len(), 3, "not hopthu's until adopted");
     let o = env.desired();
     let settings = o.settings.clone().unwrap();
     let target = Target::new(&settings, env.connect(), None);
@@ -783,7 +790,15 @@ async fn existing_mailboxes_are_adopted_then_managed(kind: Kind) {
     let adopted = reconcile::adopt(&o.desired, &ps, &target, false)
         .await
         .unwrap();
-    assert_eq!(adopted.len(), 2);
+    assert_eq!(adopted.len(), 3);
+    let un = adopted.iter().find(|(a, _)| a.key == "person/p3").unwrap();
+    assert!(
+        un.0.mismatch
+            .as_deref()
+            .unwrap()
+            .contains("vanthu.skhcn@sonla.gov.vn"),
+        "{adopted:?}"
+    );
     let an = adopted.iter().find(|(a, _)| a.key == "person/p1").unwrap();
     assert!(an.1.is_none() && an.0.mismatch.is_none(), "{adopted:?}");
     let ha = adopted.iter().find(|(a, _)| a.key == "person/p2").unwrap();
@@ -792,8 +807,14 @@ async fn existing_mailboxes_are_adopted_then_managed(kind: Kind) {
         "{adopted:?}"
     );
     let (plan, report) = env.apply().await;
-    assert_eq!(plan.conflicts.len(), 1, "{:#?}", plan.conflicts);
+    assert_eq!(plan.conflicts.len(), 2, "{:#?}", plan.conflicts);
     assert_eq!(plan.conflicts[0].key, "person/p2");
+    let un = env.entry("unlv.skhcn@sonla.gov.vn").await.unwrap();
+    assert_eq!(
+        un.get("mail").len(),
+        2,
+        "the entry not taken over keeps both addresses"
+    );
     assert_eq!(
         env.entry("hatt.skhcn@sonla.gov.vn")
             .await
