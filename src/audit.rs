@@ -27,7 +27,7 @@
 use crate::tr;
 use chrono::{DateTime, Datelike as _, Utc};
 use serde::{Deserialize, Serialize};
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The regulation: the audit log is kept at least six months.
@@ -291,7 +291,9 @@ impl AuditLog {
             Some(oldest) if oldest < month => {}
             _ => return Ok(false),
         }
-        let text = std::fs::read_to_string(&self.path)?;
+        // Lossily: a damaged byte spoils only its line, not the rotation.
+        let bytes = std::fs::read(&self.path)?;
+        let text = String::from_utf8_lossy(&bytes);
         let newest = text
             .lines()
             .filter_map(|l| serde_json::from_str::<AuditRecord>(l).ok())
@@ -430,42 +432,50 @@ impl AuditLog {
     /// JSON): a reader says so rather than showing a shorter history as if
     /// it were whole. Bytes that are not UTF-8 spoil only their own line.
     pub fn read_counting(&self) -> std::io::Result<(Vec<AuditRecord>, usize)> {
-        // The current file first: if a rotation links it to a monthly name
-        // meanwhile, that name is recognised as the same file below.
+        self.read_where(|_| true)
+    }
+
+    /// The records `keep` accepts, in time order, and how many lines were
+    /// not records. The files are read a line at a time, so only the
+    /// records kept are held in memory, however long the log has grown.
+    pub fn read_where(
+        &self,
+        mut keep: impl FnMut(&AuditRecord) -> bool,
+    ) -> std::io::Result<(Vec<AuditRecord>, usize)> {
+        // The current file is opened first: if a rotation links it to a
+        // monthly name meanwhile, that name is recognised as the same file
+        // below. It is read last, its records being the newest.
         let mut seen = Vec::new();
         let current = match std::fs::File::open(&self.path) {
-            Ok(mut f) => {
+            Ok(f) => {
                 if let Ok(m) = f.metadata() {
                     seen.push(file_id(&m));
                 }
-                let mut t = Vec::new();
-                f.read_to_end(&mut t)?;
-                String::from_utf8_lossy(&t).into_owned()
+                Some(f)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
         };
         let mut records = Vec::new();
         let mut damaged = 0;
         for f in self.monthly_files()? {
-            let text = match std::fs::File::open(&f.path) {
-                Ok(mut file) => {
+            match std::fs::File::open(&f.path) {
+                Ok(file) => {
                     let id = file.metadata().map(|m| file_id(&m)).ok();
                     if id.is_some_and(|id| seen.contains(&id)) {
                         continue;
                     }
                     seen.extend(id);
-                    let mut t = Vec::new();
-                    file.read_to_end(&mut t)?;
-                    String::from_utf8_lossy(&t).into_owned()
+                    parse_stream(file, &mut keep, &mut records, &mut damaged)?;
                 }
                 // Pruned meanwhile.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
-            };
-            parse_lines(&text, &mut records, &mut damaged);
+            }
         }
-        parse_lines(&current, &mut records, &mut damaged);
+        if let Some(f) = current {
+            parse_stream(f, &mut keep, &mut records, &mut damaged)?;
+        }
         // A stable sort: files are read oldest first, lines in order.
         records.sort_by_cached_key(|r| r.timestamp());
         Ok((records, damaged))
@@ -489,14 +499,22 @@ impl AuditLog {
             if current.as_ref().is_some_and(|c| same_file(&f.path, c)) {
                 continue;
             }
-            let text = match std::fs::read_to_string(&f.path) {
-                Ok(t) => t,
+            let file = match std::fs::File::open(&f.path) {
+                Ok(f) => f,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e.into()),
             };
-            let mut records = Vec::new();
-            parse_lines(&text, &mut records, &mut 0);
-            let newest = records.iter().filter_map(|r| r.timestamp()).max();
+            // The newest time in the file; no record is held.
+            let mut newest = None;
+            parse_stream(
+                file,
+                &mut |r: &AuditRecord| {
+                    newest = newest.max(r.timestamp());
+                    false
+                },
+                &mut Vec::new(),
+                &mut 0,
+            )?;
             if newest.is_some_and(|t| t < limit) {
                 std::fs::remove_file(&f.path)?;
                 removed.push(f.path);
@@ -509,10 +527,33 @@ impl AuditLog {
     }
 }
 
-fn parse_lines(text: &str, into: &mut Vec<AuditRecord>, damaged: &mut usize) {
-    for l in text.lines().filter(|l| !l.trim().is_empty()) {
-        match serde_json::from_str(l) {
-            Ok(r) => into.push(r),
+/// The records of one file, a line at a time; `keep` chooses which are
+/// held. Bytes that are not UTF-8 spoil only their own line.
+fn parse_stream(
+    file: std::fs::File,
+    keep: &mut impl FnMut(&AuditRecord) -> bool,
+    into: &mut Vec<AuditRecord>,
+    damaged: &mut usize,
+) -> std::io::Result<()> {
+    use std::io::BufRead as _;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<AuditRecord>(text) {
+            Ok(r) => {
+                if keep(&r) {
+                    into.push(r);
+                }
+            }
             Err(_) => *damaged += 1,
         }
     }
@@ -526,15 +567,21 @@ fn oldest_month(path: &Path) -> std::io::Result<Option<Month>> {
         Err(e) => return Err(e),
     };
     use std::io::BufRead as _;
-    for line in std::io::BufReader::new(f).lines() {
-        if let Some(m) = serde_json::from_str::<AuditRecord>(&line?)
+    // Read a line at a time, lossily: a damaged byte spoils only its line.
+    let mut reader = std::io::BufReader::new(f);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(None);
+        }
+        if let Some(m) = serde_json::from_str::<AuditRecord>(String::from_utf8_lossy(&line).trim())
             .ok()
             .and_then(|r| r.month())
         {
             return Ok(Some(m));
         }
     }
-    Ok(None)
 }
 
 fn file_id(m: &std::fs::Metadata) -> (u64, u64) {

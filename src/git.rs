@@ -346,6 +346,15 @@ pub fn push_branch(
             .map_err(|e| unreadable_folder(&p, &e))?,
         None => url.to_string(),
     };
+    // A repository with a work tree on this machine (a clone someone works
+    // in): libgit2 cannot push into one, so the repository fetches the
+    // branch instead, which is what a push would leave there.
+    if local_path(url).is_some()
+        && let Ok(work) = Repository::open(&target)
+        && !work.is_bare()
+    {
+        return fetch_into_work_repository(repo, &work, branch);
+    }
     let mut remote = repo
         .remote_anonymous(&target)
         .map_err(|e| clean_git_message(&e))?;
@@ -368,6 +377,41 @@ pub fn push_branch(
     match pushed.err().or_else(|| refused.borrow().clone()) {
         Some(why) => Err(why),
         None => Ok(()),
+    }
+}
+
+/// `branch` of `repo` brought into `work` (a repository with a work tree)
+/// under the same name, as a push would: a new branch only, never the one
+/// checked out, never over a branch that is there already.
+fn fetch_into_work_repository(
+    repo: &Repository,
+    work: &Repository,
+    branch: &str,
+) -> Result<(), String> {
+    let name = format!("refs/heads/{branch}");
+    if work.find_reference(&name).is_ok() {
+        return Err(tr!(
+            "nhánh {branch} đã có trong kho nguồn",
+            "the branch {branch} is in the source repository already"
+        ));
+    }
+    let from = repo.path().display().to_string();
+    let mut remote = work
+        .remote_anonymous(&from)
+        .map_err(|e| clean_git_message(&e))?;
+    let mut opts = FetchOptions::new();
+    opts.download_tags(git2::AutotagOption::None);
+    opts.update_fetchhead(false);
+    remote
+        .fetch(&[format!("{name}:{name}")], Some(&mut opts), None)
+        .map_err(|e| clean_git_message(&e))?;
+    let (want, got) = (repo.refname_to_id(&name), work.refname_to_id(&name));
+    match (want, got) {
+        (Ok(a), Ok(b)) if a == b => Ok(()),
+        _ => Err(tr!(
+            "nhánh {branch} không tới được kho nguồn",
+            "the branch {branch} did not reach the source repository"
+        )),
     }
 }
 

@@ -1503,9 +1503,9 @@ fn cmd_log(a: LogArgs) -> anyhow::Result<ExitCode> {
             }
         );
     }
-    let (records, damaged) = a
+    let (shown, damaged) = a
         .log
-        .read_counting()
+        .read_where(|r| matcher.matches(r))
         .map_err(|e| cannot_read_audit_log(&a.log.path, &e))?;
     if damaged > 0 {
         eprintln!(
@@ -1522,8 +1522,6 @@ fn cmd_log(a: LogArgs) -> anyhow::Result<ExitCode> {
             }
         );
     }
-    let shown: Vec<hopthu::audit::AuditRecord> =
-        records.into_iter().filter(|r| matcher.matches(r)).collect();
     match a.format {
         LogFormat::Json => println!("{}", serde_json::to_string_pretty(&shown)?),
         LogFormat::Table => print!("{}", hopthu::audit_query::render_table(&shown, lang)),
@@ -1563,9 +1561,10 @@ fn cmd_report(a: ReportArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let settings = outcome.settings.as_ref().expect("validated");
-    let records = a
+    // Only the successful records of the period count: only they are held.
+    let (records, _) = a
         .log
-        .read()
+        .read_where(|r| r.is_ok() && hopthu::audit_query::in_period(r, Some(since), Some(until)))
         .map_err(|e| cannot_read_audit_log(&a.log.path, &e))?;
     let proposals = hopthu::province_report::open_proposals(&a.root, outcome.lang);
     let report = hopthu::province_report::build(

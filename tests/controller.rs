@@ -615,3 +615,83 @@ async fn status_and_events_are_in_the_repository_language_vietnamese_by_default(
         "{ready}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proposals_on_a_schedule_reach_the_source_once_and_only_from_the_lease_holder() {
+    let w = World::new();
+    let (client, _api) = mock(w.secrets());
+    let fence = Fence::new(true);
+    let ctx = w.context(client, fence.clone());
+    let mut obj = w.object();
+    obj.spec.policy = Some(hopthu::crd::PolicyOverrides {
+        propose_every: Some("1h".into()),
+        ..Default::default()
+    });
+    let proposals = || -> Vec<String> {
+        let mut v: Vec<String> = w
+            .git
+            .repo
+            .branches(Some(git2::BranchType::Local))
+            .unwrap()
+            .map(|b| b.unwrap().0.name().unwrap().unwrap().to_string())
+            .filter(|n| n.starts_with("hopthu/propose/"))
+            .collect();
+        v.sort();
+        v
+    };
+    // Without the Lease: no audit, no branch.
+    fence.set(false);
+    reconcile(Arc::new(obj.clone()), ctx.clone()).await.unwrap();
+    assert!(proposals().is_empty());
+    fence.set(true);
+    reconcile(Arc::new(obj.clone()), ctx.clone()).await.unwrap();
+    assert_eq!(w.mailboxes(), 3);
+    // Trần Thị Hà, locked since 2026-10-01, is past the 30 days of the rule
+    // on 2026-12-03: her revocation is proposed on the source repository.
+    assert_eq!(proposals(), ["hopthu/propose/2026-12-03"]);
+    let branch = w
+        .git
+        .repo
+        .find_branch("hopthu/propose/2026-12-03", git2::BranchType::Local)
+        .unwrap();
+    let commit = branch.get().peel_to_commit().unwrap();
+    let blob = commit
+        .tree()
+        .unwrap()
+        .get_path(std::path::Path::new("agencies/skhcn.yaml"))
+        .unwrap()
+        .to_object(&w.git.repo)
+        .unwrap()
+        .peel_to_blob()
+        .unwrap();
+    let edited = String::from_utf8(blob.content().to_vec()).unwrap();
+    assert!(edited.contains("Nguyễn Văn An"), "{edited}");
+    assert!(!edited.contains("Trần Thị Hà"), "{edited}");
+    let head = w.git.repo.head().unwrap().target().unwrap();
+    assert_eq!(
+        commit.parent_id(0).unwrap(),
+        head,
+        "proposed on the applied commit"
+    );
+    assert!(
+        commit.message().unwrap().contains("Hopthu-Proposal"),
+        "{}",
+        commit.message().unwrap()
+    );
+    // main itself is untouched: git stays the source of truth.
+    let main = w
+        .git
+        .repo
+        .find_branch("main", git2::BranchType::Local)
+        .unwrap();
+    assert_eq!(main.get().target().unwrap(), head);
+    // Not due again within the hour: no second branch, no second commit.
+    reconcile(Arc::new(obj), ctx).await.unwrap();
+    assert_eq!(proposals(), ["hopthu/propose/2026-12-03"]);
+    let again = w
+        .git
+        .repo
+        .find_branch("hopthu/propose/2026-12-03", git2::BranchType::Local)
+        .unwrap();
+    assert_eq!(again.get().target().unwrap(), commit.id());
+}

@@ -176,6 +176,81 @@ fn a_rotation_stopped_half_way_loses_nothing_and_counts_nothing_twice() {
     assert_eq!(log.read().unwrap(), [nov, dec]);
 }
 
+#[test]
+fn a_damaged_byte_stops_neither_the_rotation_nor_the_pruning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let log = AuditLog::new(d.join("audit.jsonl"))
+        .with_keep_days(Some(180))
+        .unwrap();
+    let nov = rec(
+        "2026-11-10T08:00:00Z",
+        "create",
+        "person/p-1",
+        "annv.skhcn@sonla.gov.vn",
+    );
+    // A line damaged by a disk or a hand edit, between two records.
+    let mut bytes = b"\xff\xfe damaged\n".to_vec();
+    bytes.extend_from_slice((serde_json::to_string(&nov).unwrap() + "\n").as_bytes());
+    std::fs::write(d.join("audit.jsonl"), &bytes).unwrap();
+    // An old month, damaged too, past the retention.
+    let mut old = b"\xc3 broken\n".to_vec();
+    old.extend_from_slice(
+        (serde_json::to_string(&rec(
+            "2026-01-05T00:00:00Z",
+            "create",
+            "person/p-2",
+            "b.skhcn@sonla.gov.vn",
+        ))
+        .unwrap()
+            + "\n")
+            .as_bytes(),
+    );
+    std::fs::write(d.join("audit.2026-01.jsonl"), &old).unwrap();
+    let dec = rec(
+        "2026-12-01T00:00:00Z",
+        "lock",
+        "person/p-1",
+        "annv.skhcn@sonla.gov.vn",
+    );
+    log.append(&dec).unwrap();
+    assert_eq!(
+        names(d),
+        ["audit.2026-11.jsonl", "audit.jsonl"],
+        "November moved to its own file, January (past 180 days) pruned"
+    );
+    assert_eq!(
+        std::fs::read(d.join("audit.2026-11.jsonl")).unwrap(),
+        bytes,
+        "moved whole, damaged line kept"
+    );
+    let (all, damaged) = log.read_counting().unwrap();
+    assert_eq!(all, [nov, dec]);
+    assert_eq!(damaged, 1);
+}
+
+#[test]
+fn reading_with_a_filter_keeps_only_what_it_accepts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let log = AuditLog::new(d.join("audit.jsonl"));
+    month_file(
+        d,
+        "audit.2026-10.jsonl",
+        &["2026-10-01T00:00:00Z", "2026-10-02T00:00:00Z"],
+    );
+    month_file(d, "audit.jsonl", &["2026-11-01T00:00:00Z"]);
+    std::fs::write(d.join("audit.2026-09.jsonl"), "not a record\n").unwrap();
+    let (kept, damaged) = log
+        .read_where(|r| r.time.starts_with("2026-10-02") || r.time.starts_with("2026-11"))
+        .unwrap();
+    assert_eq!(
+        kept.iter().map(|r| r.time.as_str()).collect::<Vec<_>>(),
+        ["2026-10-02T00:00:00Z", "2026-11-01T00:00:00Z"]
+    );
+    assert_eq!(damaged, 1, "damaged lines are counted whatever the filter");
+}
+
 fn month_file(dir: &Path, name: &str, times: &[&str]) {
     let text: String = times
         .iter()
