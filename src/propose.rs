@@ -31,12 +31,18 @@ pub enum Edit {
     },
     /// Remove the person.
     Revoke { pointer: String },
+    /// Mark the person's explicit address `legacy: true`: a revocation in
+    /// the same proposal freed the derived address it was the alternative
+    /// to, and a mailbox is not renamed because a colleague left.
+    Legacy { pointer: String },
 }
 
 impl Edit {
     fn pointer(&self) -> &str {
         match self {
-            Edit::Lock { pointer, .. } | Edit::Revoke { pointer } => pointer,
+            Edit::Lock { pointer, .. } | Edit::Revoke { pointer } | Edit::Legacy { pointer } => {
+                pointer
+            }
         }
     }
 }
@@ -52,6 +58,7 @@ pub fn edit_text(text: &str, edits: &[Edit]) -> Result<String, String> {
         ed.item(pointer).map_err(at)?;
         match e {
             Edit::Revoke { pointer } => ed.remove_item(pointer).map_err(at)?,
+            Edit::Legacy { pointer } => ed.set(pointer, "legacy", "true", &[]).map_err(at)?,
             Edit::Lock {
                 pointer,
                 since,
@@ -88,8 +95,8 @@ impl std::fmt::Display for ProposeError {
         match self {
             ProposeError::Git(e) | ProposeError::Other(e) => f.write_str(e),
             ProposeError::Invalid(e) => f.write_str(&tr!(
-                "nội dung đề xuất sửa không hợp lệ, chưa commit gì:\n{e}",
-                "the proposed edit does not validate, nothing was committed:\n{e}"
+                "nội dung đề xuất sửa không hợp lệ, chưa commit gì (số dòng là của tệp đã sửa theo đề xuất):\n{e}",
+                "the proposed edit does not validate, nothing was committed (line numbers are those of the edited files):\n{e}"
             )),
         }
     }
@@ -136,6 +143,10 @@ pub struct Proposed {
     pub already: Vec<(String, Finding)>,
     /// Findings that could not be turned into an edit, and why.
     pub skipped: Vec<(Finding, String)>,
+    /// Addresses kept as they are, marked `legacy: true`, because a
+    /// revocation here freed the derived address they were chosen against:
+    /// (address, file).
+    pub kept_legacy: Vec<(String, String)>,
     /// The pull-request description.
     pub summary: String,
 }
@@ -390,6 +401,7 @@ pub fn propose_in(
         changes,
         already,
         skipped,
+        kept_legacy: Vec::new(),
         summary: String::new(),
     };
     if out.changes.is_empty() {
@@ -407,13 +419,73 @@ pub fn propose_in(
             s.entry = Entry::File(t.clone().into_bytes());
         }
     }
-    let outcome = validate(&edited);
+    let mut outcome = validate(&edited);
+    if !outcome.is_valid() {
+        // A revocation frees its derived address; a colleague's explicit
+        // alternative to it (tien2hv while tienhv was taken) no longer
+        // follows the rule. The colleague keeps the address, marked legacy,
+        // rather than losing every other change of the proposal or being
+        // renamed by it. Errors the base had already are not this.
+        let base_errors: HashSet<(String, String)> = validate(&files)
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| (d.file.clone(), d.pointer.clone()))
+            .collect();
+        let mut extra: BTreeMap<String, Vec<Edit>> = BTreeMap::new();
+        let mut kept = Vec::new();
+        for d in outcome
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error() && d.code == "E040")
+        {
+            let Some(pointer) = d.pointer.strip_suffix("/address") else {
+                continue;
+            };
+            if base_errors.contains(&(d.file.clone(), d.pointer.clone()))
+                || !new_files.contains_key(&d.file)
+            {
+                continue;
+            }
+            let Some(m) = outcome
+                .desired
+                .iter()
+                .find(|m| m.file == d.file && m.pointer == pointer)
+            else {
+                continue;
+            };
+            extra.entry(d.file.clone()).or_default().push(Edit::Legacy {
+                pointer: pointer.to_string(),
+            });
+            kept.push((m.address.clone(), d.file.clone()));
+        }
+        if !extra.is_empty() {
+            for (file, edits) in &extra {
+                let text = &new_files[file];
+                let t = edit_text(text, edits)
+                    .map_err(|e| ProposeError::Other(format!("{file}: {e}")))?;
+                new_files.insert(file.clone(), t);
+            }
+            for s in edited.agencies.iter_mut() {
+                if let Some(t) = new_files.get(&s.path) {
+                    s.entry = Entry::File(t.clone().into_bytes());
+                }
+            }
+            outcome = validate(&edited);
+            out.kept_legacy = kept;
+        }
+    }
     if !outcome.is_valid() {
         let text: Vec<String> = outcome
             .diagnostics
             .iter()
             .filter(|d| d.is_error())
-            .map(|d| format!("{}:{}:{}: {}", d.file, d.line, d.column, d.message))
+            .map(|d| {
+                format!(
+                    "{}:{}:{}: error[{}]: {}",
+                    d.file, d.line, d.column, d.code, d.message
+                )
+            })
             .collect();
         return Err(ProposeError::Invalid(text.join("\n")));
     }
@@ -456,7 +528,7 @@ pub fn propose_in(
     let tree_id = update.create_updated(repo, &base_tree).map_err(git_err)?;
     let tree = repo.find_tree(tree_id).map_err(git_err)?;
     let sig = git2::Signature::now(&opts.author.0, &opts.author.1).map_err(git_err)?;
-    let message = commit_message(&out.changes, opts.today, opts.lang);
+    let message = commit_message(&out.changes, &out.kept_legacy, opts.today, opts.lang);
     let commit = repo
         .commit(None, &sig, &sig, &message, &tree, &[&base])
         .map_err(git_err)?;
@@ -499,7 +571,12 @@ pub fn propose_in(
     Ok(out)
 }
 
-fn commit_message(changes: &[Finding], today: NaiveDate, lang: Language) -> String {
+fn commit_message(
+    changes: &[Finding],
+    kept: &[(String, String)],
+    today: NaiveDate,
+    lang: Language,
+) -> String {
     let locks = changes
         .iter()
         .filter(|f| f.proposal == Some(Proposal::Lock))
@@ -521,6 +598,10 @@ fn commit_message(changes: &[Finding], today: NaiveDate, lang: Language) -> Stri
             f.message
         ));
     }
+    for (address, _) in kept {
+        s.push_str(&kept_line(address, lang));
+        s.push('\n');
+    }
     s.push('\n');
     for f in changes {
         let action = if f.proposal == Some(Proposal::Lock) {
@@ -531,6 +612,17 @@ fn commit_message(changes: &[Finding], today: NaiveDate, lang: Language) -> Stri
         s.push_str(&format!("{TRAILER} {action} {}\n", f.key));
     }
     s
+}
+
+fn kept_line(address: &str, lang: Language) -> String {
+    match lang {
+        Language::Vi => format!(
+            "- giữ nguyên {address} (đánh dấu legacy: true): địa chỉ theo quy tắc mà nó thay thế được giải phóng khi thu hồi"
+        ),
+        Language::En => format!(
+            "- keep {address} as it is (marked legacy: true): the derived address it stood in for is freed by a revocation"
+        ),
+    }
 }
 
 /// The pull-request description: what changes and why, what was left.
@@ -593,6 +685,9 @@ pub fn summary(report: &AuditReport, p: &Proposed, lang: Language) -> String {
                 crate::lifecycle::md_cell(&f.message),
                 f.file
             );
+        }
+        for (address, file) in &p.kept_legacy {
+            let _ = writeln!(s, "{} (`{file}`)", kept_line(&format!("`{address}`"), lang));
         }
         s.push('\n');
     }

@@ -834,3 +834,89 @@ fn a_proposal_that_cannot_be_pushed_leaves_no_branch_behind_and_a_bad_branch_nam
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn a_revocation_that_frees_a_derived_address_keeps_the_colleagues_alternative_as_legacy() {
+    let env = Env::new();
+    // Two people named Hà Văn Tiến: the second was given the alternative
+    // tien2hv because tienhv was taken. The first, locked long ago, is due
+    // for revocation: his address is freed, and tien2hv no longer follows
+    // the rule on its own.
+    let agency = "apiVersion: hopthu/v1
+kind: Agency
+code: S02
+abbr: sgddt
+type: department
+name: Sở Giáo dục và Đào tạo
+people:
+  - id: t1
+    name: Hà Văn Tiến
+    status: locked
+    lock:
+      reason: inactive
+      since: 2026-01-05
+  - id: t2
+    name: Hà Văn Tiến
+    address: tien2hv.sgddt   # tienhv.sgddt đã có người dùng
+";
+    std::fs::write(env.repo().join("agencies/sgddt.yaml"), agency).unwrap();
+    git(&env.repo(), &["add", "."]);
+    git(
+        &env.repo(),
+        &["commit", "-q", "-m", "Sở Giáo dục và Đào tạo"],
+    );
+    env.apply(&today());
+    let repo = env.repo().display().to_string();
+    let live = env.live();
+    let o = env.run(
+        &today(),
+        &[
+            "propose",
+            &repo,
+            "--live",
+            &live,
+            "--no-push",
+            "--lang",
+            "en",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("keep `tien2hv.sgddt@sonla.gov.vn` as it is (marked legacy: true)"),
+        "{out}"
+    );
+    let branch = format!("hopthu/propose/{}", today());
+    let edited = git(
+        &env.repo(),
+        &["show", &format!("{branch}:agencies/sgddt.yaml")],
+    );
+    assert_eq!(
+        edited,
+        "apiVersion: hopthu/v1
+kind: Agency
+code: S02
+abbr: sgddt
+type: department
+name: Sở Giáo dục và Đào tạo
+people:
+  - id: t2
+    name: Hà Văn Tiến
+    address: tien2hv.sgddt   # tienhv.sgddt đã có người dùng
+    legacy: true
+"
+    );
+    let message = git(&env.repo(), &["log", "-1", "--format=%B", &branch]);
+    assert!(
+        message.contains("Hopthu-Proposal: revoke person/t1"),
+        "{message}"
+    );
+    assert!(
+        message.contains("keep tien2hv.sgddt@sonla.gov.vn"),
+        "{message}"
+    );
+    // The branch validates: a reviewer can merge it as it is.
+    git(&env.repo(), &["checkout", "-q", &branch]);
+    let o = env.run(&today(), &["validate", &repo]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
