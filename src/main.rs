@@ -2075,7 +2075,15 @@ async fn cmd_plan(
     };
     let _ = dir.close().await;
     match format {
-        PlanFormat::Human => print!("{}", hopthu::render::human(&plan, outcome.lang, color)),
+        PlanFormat::Human => print!(
+            "{}",
+            hopthu::render::human_with(
+                &plan,
+                outcome.lang,
+                color,
+                Some(&apply_command_line(repo, live))
+            )
+        ),
         PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
         PlanFormat::Markdown => print!("{}", hopthu::render::markdown(&plan, outcome.lang)),
     }
@@ -2097,6 +2105,37 @@ async fn cmd_plan(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `hopthu apply` with the arguments that name this repository and this
+/// directory, for a hint the operator can paste (`--yes` and the
+/// fingerprint are added by the hint).
+fn apply_command_line(repo: &Repo, live: &LiveArgs) -> String {
+    let q = |s: &str| -> String {
+        if !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,".contains(c))
+        {
+            s.to_string()
+        } else {
+            format!("'{}'", s.replace('\'', r"'\''"))
+        }
+    };
+    let mut cmd = String::from("hopthu apply");
+    match &repo.git.git {
+        Some(url) => {
+            cmd += &format!(" --git {}", q(&hopthu::git::redact_url(url)));
+            if let Some(rev) = &repo.git.rev {
+                cmd += &format!(" --rev {}", q(rev));
+            }
+            if !repo.git.git_path.is_empty() {
+                cmd += &format!(" --git-path {}", q(&repo.git.git_path));
+            }
+        }
+        None => cmd += &format!(" {}", q(&repo.root.display().to_string())),
+    }
+    cmd += &format!(" --live {}", q(&live.live));
+    cmd
 }
 
 struct ApplyArgs {
@@ -2178,10 +2217,60 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             );
             return Ok(ExitCode::from(1));
         }
-    } else {
-        print!("{}", hopthu::render::human(&plan, lang, a.color));
     }
-    if plan.is_empty() && (plan.held.is_empty() || a.approve_deletes.is_none()) {
+    // An approval is checked before anything is shown or asked: the plan
+    // shown is then the one carried out, the held deletions among it.
+    let approved = match (&a.approve_deletes, &plan.held_fingerprint) {
+        (Some(given), Some(expected)) if given == expected => true,
+        (Some(given), Some(expected)) => {
+            eprintln!(
+                "hopthu: {}",
+                tr!(
+                    "--approve-deletes {given} không phải là các lệnh thu hồi đang tạm giữ ({expected}); hãy xem kế hoạch mới. Chưa ghi gì.",
+                    "--approve-deletes {given} is not the deletions held now ({expected}); review the new plan. Nothing was written."
+                )
+            );
+            print!("{}", hopthu::render::human(&plan, lang, a.color));
+            let _ = dir.close().await;
+            return Ok(ExitCode::from(1));
+        }
+        (Some(_), None) => {
+            eprintln!(
+                "hopthu: {}",
+                tr!(
+                    "--approve-deletes: không có lệnh thu hồi nào đang tạm giữ. Chưa ghi gì.",
+                    "--approve-deletes: no deletion is held. Nothing was written."
+                )
+            );
+            let _ = dir.close().await;
+            return Ok(ExitCode::from(1));
+        }
+        (None, _) => false,
+    };
+    if saved.is_none() {
+        if approved {
+            print!(
+                "{}{}\n",
+                hopthu::render::human(&plan.with_held_released(), lang, a.color),
+                tr!(
+                    "(gồm {} lệnh thu hồi được phê duyệt bằng --approve-deletes)",
+                    "(including {} deletions approved with --approve-deletes)",
+                    plan.held.len()
+                )
+            );
+        } else {
+            print!(
+                "{}",
+                hopthu::render::human_with(
+                    &plan,
+                    lang,
+                    a.color,
+                    Some(&apply_command_line(&a.repo, &a.live))
+                )
+            );
+        }
+    }
+    if plan.is_empty() && (plan.held.is_empty() || !approved) {
         if saved.is_some() {
             print!("{}", hopthu::render::human(&plan, lang, a.color));
         }
@@ -2206,14 +2295,17 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         print!(
             "{}",
             match lang {
-                Language::Vi => "Áp dụng các thay đổi này? Gõ \"yes\" để đồng ý: ",
+                Language::Vi => "Áp dụng các thay đổi này? Gõ \"có\" (hoặc \"yes\") để đồng ý: ",
                 Language::En => "Apply these changes? Type \"yes\" to confirm: ",
             }
         );
         std::io::stdout().flush()?;
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
-        if answer.trim() != "yes" {
+        // Only the whole word: a stray key or "y" does not change a directory.
+        let answer =
+            unicode_normalization::UnicodeNormalization::nfc(answer.trim()).collect::<String>();
+        if !matches!(answer.as_str(), "yes" | "có" | "Có" | "CÓ") {
             println!(
                 "{}",
                 match lang {

@@ -166,6 +166,19 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The plan as `apply --approve-deletes` carries it out: the held
+    /// deletions released among the changes, nothing held. For showing.
+    pub fn with_held_released(&self) -> Plan {
+        let mut p = self.clone();
+        p.changes.append(&mut p.held);
+        p.summary = Summary::count(&p.changes);
+        p.held_fingerprint = None;
+        p.held_reason = None;
+        p
+    }
+}
+
 /// What `--approve-deletes` must name to release exactly these deletions:
 /// their keys and the entries' UUIDs.
 fn held_fingerprint(held: &[(String, Write, LiveEntry)]) -> String {

@@ -532,3 +532,105 @@ fn plans_for_reviewers_and_scripts_against_a_server() {
     let o = run(&["plan", &r, "--live", &url]);
     assert!(!String::from_utf8_lossy(&o.stdout).contains("\u{1b}["));
 }
+
+#[test]
+fn held_deletions_are_approved_by_the_command_the_plan_prints_and_shown_as_carried_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let repo = t.join("kho sở");
+    std::fs::create_dir_all(repo.join("agencies")).unwrap();
+    std::fs::write(
+        repo.join("hopthu.yaml"),
+        "apiVersion: hopthu/v1\ndomain: sonla.gov.vn\npolicy:\n  maxDeletesPerRun: 1\n",
+    )
+    .unwrap();
+    let agency = "apiVersion: hopthu/v1\nkind: Agency\ncode: S01\nabbr: skhcn\ntype: department\nname: Sở Khoa học và Công nghệ\npeople:\n  - id: p1\n    name: Nguyễn Văn An\n  - id: p2\n    name: Trần Thị Hà\n  - id: p3\n    name: Lò Văn Minh\n";
+    std::fs::write(repo.join("agencies/skhcn.yaml"), agency).unwrap();
+    let r = repo.display().to_string();
+    let live_path = t.join("live.ldif");
+    let live = format!("ldif:{}", live_path.display());
+    let o = hopthu(
+        &[
+            "apply",
+            &r,
+            "--live",
+            &live,
+            "--yes",
+            "--credentials-out",
+            "c.tsv",
+        ],
+        t,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    std::fs::write(
+        repo.join("agencies/skhcn.yaml"),
+        agency.split("  - id: p2").next().unwrap(),
+    )
+    .unwrap();
+    let o = hopthu(&["plan", &r, "--live", &live, "--format", "json"], t);
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let fp = plan["heldFingerprint"].as_str().unwrap().to_string();
+    let o = hopthu(&["plan", &r, "--live", &live], t);
+    let out = text(&o);
+    assert!(
+        out.contains(&format!(
+            "hopthu apply '{r}' --live {live} --approve-deletes {fp}"
+        )),
+        "the hint is ready to paste: {out}"
+    );
+    let before = std::fs::read(&live_path).unwrap();
+    // Another fingerprint: refused before anything is asked or written.
+    let o = hopthu(
+        &[
+            "apply",
+            &r,
+            "--live",
+            &live,
+            "--yes",
+            "--credentials-out",
+            "c.tsv",
+            "--approve-deletes",
+            "0123456789ab",
+        ],
+        t,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("không phải là các lệnh thu hồi đang tạm giữ"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read(&live_path).unwrap(),
+        before,
+        "nothing written"
+    );
+    // The right one: the plan shown is the one carried out.
+    let o = hopthu(
+        &[
+            "apply",
+            &r,
+            "--live",
+            &live,
+            "--yes",
+            "--credentials-out",
+            "c.tsv",
+            "--approve-deletes",
+            &fp,
+        ],
+        t,
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(!out.contains("TẠM GIỮ"), "{out}");
+    assert!(
+        out.contains("gồm 2 lệnh thu hồi được phê duyệt bằng --approve-deletes"),
+        "{out}"
+    );
+    assert!(out.contains("thu hồi 2"), "{out}");
+    let ldif = std::fs::read_to_string(&live_path).unwrap();
+    assert!(ldif.contains("annv.skhcn@sonla.gov.vn"));
+    assert!(
+        !ldif.contains("hatt.skhcn@sonla.gov.vn") && !ldif.contains("minhlv.skhcn@sonla.gov.vn")
+    );
+}
