@@ -403,6 +403,11 @@ impl AuditLog {
                         .filter(|s| *s > 0 && !n.starts_with('0')),
                 ),
             };
+            // A folder or a pipe under a month's name holds no records (and
+            // opening a pipe would wait for ever): not a monthly file.
+            if !std::fs::metadata(dir.join(&name)).is_ok_and(|m| m.is_file()) {
+                continue;
+            }
             if let (Some(month), Some(seq)) = (month, seq) {
                 out.push(MonthlyFile {
                     path: dir.join(&name),
@@ -432,32 +437,45 @@ impl AuditLog {
     /// JSON): a reader says so rather than showing a shorter history as if
     /// it were whole. Bytes that are not UTF-8 spoil only their own line.
     pub fn read_counting(&self) -> std::io::Result<(Vec<AuditRecord>, usize)> {
-        self.read_where(|_| true)
+        let r = self.read_where(|_| true)?;
+        Ok((r.records, r.damaged))
     }
 
-    /// The records `keep` accepts, in time order, and how many lines were
-    /// not records. The files are read a line at a time, so only the
-    /// records kept are held in memory, however long the log has grown.
+    /// The records `keep` accepts, in time order, and the lines that were
+    /// not records (damaged, not JSON, or a time that is no time), with
+    /// where the first of them are. The files are read a line at a time,
+    /// so only the records kept are held in memory, however long the log
+    /// has grown; a line longer than any record is damaged, not read whole.
     pub fn read_where(
         &self,
         mut keep: impl FnMut(&AuditRecord) -> bool,
-    ) -> std::io::Result<(Vec<AuditRecord>, usize)> {
+    ) -> std::io::Result<LogRead> {
         // The current file is opened first: if a rotation links it to a
         // monthly name meanwhile, that name is recognised as the same file
         // below. It is read last, its records being the newest.
         let mut seen = Vec::new();
-        let current = match std::fs::File::open(&self.path) {
-            Ok(f) => {
-                if let Ok(m) = f.metadata() {
-                    seen.push(file_id(&m));
-                }
-                Some(f)
+        let current = match std::fs::metadata(&self.path) {
+            Ok(m) if !m.is_file() => {
+                let path = self.path.display();
+                return Err(std::io::Error::other(tr!(
+                    "{path} không phải là một tệp nhật ký (là thư mục, thiết bị hoặc ống dẫn)",
+                    "{path} is not a log file (a folder, a device or a pipe)"
+                )));
             }
+            Ok(_) => match std::fs::File::open(&self.path) {
+                Ok(f) => {
+                    if let Ok(m) = f.metadata() {
+                        seen.push(file_id(&m));
+                    }
+                    Some(f)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
         };
-        let mut records = Vec::new();
-        let mut damaged = 0;
+        let mut out = LogRead::default();
         for f in self.monthly_files()? {
             match std::fs::File::open(&f.path) {
                 Ok(file) => {
@@ -466,19 +484,20 @@ impl AuditLog {
                         continue;
                     }
                     seen.extend(id);
-                    parse_stream(file, &mut keep, &mut records, &mut damaged)?;
+                    parse_stream(file, &f.path, &mut keep, &mut out)
+                        .map_err(|e| in_file(&f.path, e))?;
                 }
                 // Pruned meanwhile.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Err(in_file(&f.path, e)),
             }
         }
         if let Some(f) = current {
-            parse_stream(f, &mut keep, &mut records, &mut damaged)?;
+            parse_stream(f, &self.path, &mut keep, &mut out)?;
         }
         // A stable sort: files are read oldest first, lines in order.
-        records.sort_by_cached_key(|r| r.timestamp());
-        Ok((records, damaged))
+        out.records.sort_by_cached_key(|r| r.timestamp());
+        Ok(out)
     }
 
     /// Remove the monthly files whose newest record is older than
@@ -508,13 +527,14 @@ impl AuditLog {
             let mut newest = None;
             parse_stream(
                 file,
+                &f.path,
                 &mut |r: &AuditRecord| {
                     newest = newest.max(r.timestamp());
                     false
                 },
-                &mut Vec::new(),
-                &mut 0,
-            )?;
+                &mut LogRead::default(),
+            )
+            .map_err(|e| in_file(&f.path, e))?;
             if newest.is_some_and(|t| t < limit) {
                 std::fs::remove_file(&f.path)?;
                 removed.push(f.path);
@@ -527,34 +547,108 @@ impl AuditLog {
     }
 }
 
+/// The longest line read as a record; a longer one is damaged (a record
+/// is well under a kilobyte).
+const MAX_LINE: usize = 1 << 20;
+/// How many damaged lines are named, file and line.
+const DAMAGED_NAMED: usize = 5;
+
+/// What a read of the log found.
+#[derive(Debug, Default)]
+pub struct LogRead {
+    pub records: Vec<AuditRecord>,
+    /// Lines that are not records.
+    pub damaged: usize,
+    /// Where the first of them are: `path:line`.
+    pub damaged_at: Vec<String>,
+}
+
+fn in_file(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
 /// The records of one file, a line at a time; `keep` chooses which are
-/// held. Bytes that are not UTF-8 spoil only their own line.
+/// held. Bytes that are not UTF-8 spoil only their own line; a line over
+/// [`MAX_LINE`] is skipped to its end without being held.
 fn parse_stream(
     file: std::fs::File,
+    path: &Path,
     keep: &mut impl FnMut(&AuditRecord) -> bool,
-    into: &mut Vec<AuditRecord>,
-    damaged: &mut usize,
+    out: &mut LogRead,
 ) -> std::io::Result<()> {
-    use std::io::BufRead as _;
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
     let mut line = Vec::new();
+    let mut number = 0usize;
     loop {
         line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
+        let (ended, too_long) = read_line_bounded(&mut reader, &mut line)?;
+        if ended && line.is_empty() {
             return Ok(());
         }
+        number += 1;
         let text = String::from_utf8_lossy(&line);
         let text = text.trim();
-        if text.is_empty() {
+        if !too_long && text.is_empty() {
+            if ended {
+                return Ok(());
+            }
             continue;
         }
-        match serde_json::from_str::<AuditRecord>(text) {
-            Ok(r) => {
+        let record = if too_long {
+            None
+        } else {
+            serde_json::from_str::<AuditRecord>(text)
+                .ok()
+                .filter(|r| r.timestamp().is_some())
+        };
+        match record {
+            Some(r) => {
                 if keep(&r) {
-                    into.push(r);
+                    out.records.push(r);
                 }
             }
-            Err(_) => *damaged += 1,
+            None => {
+                out.damaged += 1;
+                if out.damaged_at.len() < DAMAGED_NAMED {
+                    out.damaged_at.push(format!("{}:{number}", path.display()));
+                }
+            }
+        }
+        if ended {
+            return Ok(());
+        }
+    }
+}
+
+/// One line into `line` (without its newline), at most [`MAX_LINE`] bytes
+/// kept; the rest of a longer line is read and dropped. Whether the file
+/// ended, and whether the line was too long.
+fn read_line_bounded(
+    reader: &mut impl std::io::BufRead,
+    line: &mut Vec<u8>,
+) -> std::io::Result<(bool, bool)> {
+    let mut too_long = false;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok((true, too_long));
+        }
+        let (chunk, found) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        if !too_long {
+            if line.len() + chunk.len() > MAX_LINE {
+                too_long = true;
+                line.clear();
+            } else {
+                line.extend_from_slice(chunk);
+            }
+        }
+        let used = found.unwrap_or(buf.len());
+        reader.consume(used);
+        if found.is_some() {
+            return Ok((false, too_long));
         }
     }
 }

@@ -1469,6 +1469,25 @@ fn cmd_log(a: LogArgs) -> anyhow::Result<ExitCode> {
                 p.display()
             );
         }
+        // Pruning alone is housekeeping: what it did, not the whole log.
+        let f = &a.filter;
+        if f.address.is_none()
+            && f.agency.is_none()
+            && f.since.is_none()
+            && f.until.is_none()
+            && f.actions.is_empty()
+            && f.result.is_none()
+        {
+            let n = removed.len();
+            println!(
+                "{}",
+                match lang {
+                    Language::Vi => format!("Đã xóa {n} tệp nhật ký tháng quá {days} ngày."),
+                    Language::En => format!("Removed {n} monthly log file(s) past {days} days."),
+                }
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
     }
     let matcher = a.filter.matcher(index.as_ref());
     if let (Some(agency), Some(root)) = (&a.filter.agency, &a.root)
@@ -1503,30 +1522,61 @@ fn cmd_log(a: LogArgs) -> anyhow::Result<ExitCode> {
             }
         );
     }
-    let (shown, damaged) = a
+    let read = a
         .log
         .read_where(|r| matcher.matches(r))
         .map_err(|e| cannot_read_audit_log(&a.log.path, &e))?;
-    if damaged > 0 {
-        eprintln!(
-            "{}",
-            match lang {
-                Language::Vi => format!(
-                    "cảnh báo: {damaged} dòng của nhật ký {} không đọc được (hỏng hoặc không phải bản ghi); các bản ghi dưới đây thiếu những dòng đó",
-                    a.log.path.display()
-                ),
-                Language::En => format!(
-                    "warning: {damaged} line(s) of the audit log {} could not be read (damaged, or not records); the records below lack them",
-                    a.log.path.display()
-                ),
-            }
-        );
-    }
+    warn_damaged_log(&a.log.path, &read);
+    let shown = read.records;
     match a.format {
         LogFormat::Json => println!("{}", serde_json::to_string_pretty(&shown)?),
         LogFormat::Table => print!("{}", hopthu::audit_query::render_table(&shown, lang)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Say on stderr how many lines of the log are not records, and where the
+/// first are: a history shown without them must not pass for whole.
+fn warn_damaged_log(path: &Path, read: &hopthu::audit::LogRead) {
+    if read.damaged == 0 {
+        return;
+    }
+    let damaged = read.damaged;
+    let path = path.display();
+    let mut at = read.damaged_at.join(", ");
+    if damaged > read.damaged_at.len() {
+        at.push_str(", …");
+    }
+    eprintln!(
+        "{}",
+        tr!(
+            "cảnh báo: {damaged} dòng của nhật ký {path} không đọc được (hỏng, không phải bản ghi, hoặc thời điểm không có thật): {at}; các bản ghi dưới đây thiếu những dòng đó",
+            "warning: {damaged} line(s) of the audit log {path} could not be read (damaged, not records, or a time that does not exist): {at}; the records below lack them"
+        )
+    );
+}
+
+/// Whether `out` is among the repository's agency files, where any file
+/// but an Agency makes the repository invalid; said on stderr when it is.
+fn inside_agencies(root: &Path, out: &Path) -> bool {
+    let inside = matches!(
+        (
+            root.join(hopthu::source::AGENCIES_DIR).canonicalize(),
+            absolute_target(out),
+        ),
+        (Ok(agencies), Some(target)) if target.starts_with(&agencies)
+    );
+    if inside {
+        let out = out.display();
+        eprintln!(
+            "hopthu: {}",
+            tr!(
+                "--out {out} nằm trong thư mục agencies/ của kho; hãy chọn chỗ khác, không ghi gì.",
+                "--out {out} is inside the repository's agencies/ folder; choose another place, nothing was written."
+            )
+        );
+    }
+    inside
 }
 
 struct ReportArgs {
@@ -1562,10 +1612,22 @@ fn cmd_report(a: ReportArgs) -> anyhow::Result<ExitCode> {
     };
     let settings = outcome.settings.as_ref().expect("validated");
     // Only the successful records of the period count: only they are held.
-    let (records, _) = a
+    if !a.log.exists() {
+        eprintln!(
+            "{}",
+            tr!(
+                "cảnh báo: không có nhật ký tại {}: số thay đổi trong kỳ đều là 0; hãy chỉ --state-dir hoặc --audit-log nếu nhật ký ở nơi khác",
+                "warning: there is no audit log at {}: every count of changes in the period is 0; give --state-dir or --audit-log if the log is elsewhere",
+                a.log.path.display()
+            )
+        );
+    }
+    let read = a
         .log
         .read_where(|r| r.is_ok() && hopthu::audit_query::in_period(r, Some(since), Some(until)))
         .map_err(|e| cannot_read_audit_log(&a.log.path, &e))?;
+    warn_damaged_log(&a.log.path, &read);
+    let records = read.records;
     let proposals = hopthu::province_report::open_proposals(&a.root, outcome.lang);
     let report = hopthu::province_report::build(
         &settings.domain,
@@ -1581,6 +1643,11 @@ fn cmd_report(a: ReportArgs) -> anyhow::Result<ExitCode> {
         ReportFormat::Csv => report.csv(),
         ReportFormat::Html => report.html(),
     };
+    if let Some(path) = &a.out
+        && inside_agencies(&a.root, path)
+    {
+        return Ok(ExitCode::from(2));
+    }
     match &a.out {
         Some(path) => hopthu::fsutil::write_atomic(path, text.as_bytes()).map_err(|e| {
             let path = path.display();
@@ -2393,26 +2460,7 @@ fn cmd_publish(
     }
     // The page goes beside the repository, never among its agency files
     // (where it would make the repository invalid).
-    if repo.git.git.is_none()
-        && let (Ok(root), Some(target)) = (
-            repo.root.join(hopthu::source::AGENCIES_DIR).canonicalize(),
-            absolute_target(out),
-        )
-        && target.starts_with(&root)
-    {
-        eprintln!(
-            "hopthu: {}",
-            match outcome.lang {
-                Language::Vi => format!(
-                    "--out {} nằm trong thư mục agencies/ của kho; hãy chọn chỗ khác, không ghi gì.",
-                    out.display()
-                ),
-                Language::En => format!(
-                    "--out {} is inside the repository's agencies/ folder; choose another place, nothing was written.",
-                    out.display()
-                ),
-            }
-        );
+    if repo.git.git.is_none() && inside_agencies(&repo.root, out) {
         return Ok(ExitCode::from(2));
     }
     let settings = outcome.settings.as_ref().expect("validated");
@@ -2562,6 +2610,9 @@ fn cmd_codeowners(
     let path = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| codeowners::default_path(&top, flavor));
+    if !check && inside_agencies(root, &path) {
+        return Ok(ExitCode::from(2));
+    }
     if check {
         let existing = match std::fs::read_to_string(&path) {
             Ok(t) => t,

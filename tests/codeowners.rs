@@ -258,3 +258,39 @@ fn without_reviewers_there_is_nothing_to_write() {
     );
     assert!(!root.join("CODEOWNERS").exists());
 }
+
+#[test]
+fn a_file_among_the_agency_files_is_refused_and_nothing_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    repo(root, SETTINGS);
+    let o = hopthu(
+        &[
+            "codeowners",
+            ".",
+            "--out",
+            "agencies/CODEOWNERS",
+            "--lang",
+            "en",
+        ],
+        root,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", all(&o));
+    assert!(
+        all(&o).contains("inside the repository's agencies/ folder"),
+        "{}",
+        all(&o)
+    );
+    assert!(!root.join("agencies/CODEOWNERS").exists());
+    // Nor a report.
+    let o = hopthu(&["report", ".", "--out", "agencies/r.md"], root);
+    assert_eq!(o.status.code(), Some(2), "{}", all(&o));
+    assert!(
+        all(&o).contains("nằm trong thư mục agencies/"),
+        "{}",
+        all(&o)
+    );
+    assert!(!root.join("agencies/r.md").exists());
+    let o = hopthu(&["validate", "."], root);
+    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+}

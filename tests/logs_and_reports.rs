@@ -241,14 +241,24 @@ fn reading_with_a_filter_keeps_only_what_it_accepts() {
     );
     month_file(d, "audit.jsonl", &["2026-11-01T00:00:00Z"]);
     std::fs::write(d.join("audit.2026-09.jsonl"), "not a record\n").unwrap();
-    let (kept, damaged) = log
+    let read = log
         .read_where(|r| r.time.starts_with("2026-10-02") || r.time.starts_with("2026-11"))
         .unwrap();
     assert_eq!(
-        kept.iter().map(|r| r.time.as_str()).collect::<Vec<_>>(),
+        read.records
+            .iter()
+            .map(|r| r.time.as_str())
+            .collect::<Vec<_>>(),
         ["2026-10-02T00:00:00Z", "2026-11-01T00:00:00Z"]
     );
-    assert_eq!(damaged, 1, "damaged lines are counted whatever the filter");
+    assert_eq!(
+        read.damaged, 1,
+        "damaged lines are counted whatever the filter"
+    );
+    assert_eq!(
+        read.damaged_at,
+        [format!("{}:1", d.join("audit.2026-09.jsonl").display())]
+    );
 }
 
 fn month_file(dir: &Path, name: &str, times: &[&str]) {
@@ -634,6 +644,11 @@ fn hopthu_log_prunes_only_with_a_retention_of_six_months_or_more() {
     let o = hopthu(&["log", "--prune", "--keep-days", "180", "--lang", "en"], t);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("removed"), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "Removed 1 monthly log file(s) past 180 days.\n",
+        "pruning alone does not print the log"
+    );
     assert_eq!(names(&state), ["audit.2026-11.jsonl"]);
     // apply refuses too, before reading anything.
     let o = hopthu(
@@ -825,6 +840,74 @@ fn a_missing_or_damaged_log_is_said_not_shown_as_a_short_history() {
     assert_eq!(shown.len(), 2, "a bad byte spoils only its own line");
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("2 dòng của nhật ký"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("audit.jsonl:2, audit.jsonl:3;"),
+        "the damaged lines are named: {}",
+        text(&o)
+    );
+}
+
+#[test]
+fn odd_files_and_impossible_times_in_the_log_are_said_not_waited_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let state = t.join("st");
+    std::fs::create_dir_all(&state).unwrap();
+    let good = serde_json::to_string(&rec(
+        "2026-12-01T00:00:00Z",
+        "create",
+        "person/p1",
+        "annv.skhcn@sonla.gov.vn",
+    ))
+    .unwrap();
+    // A time that does not exist, and a line of 2 MiB with no record in it.
+    let mut current = format!("{good}\n{}\n", good.replace("2026-12-01", "2026-13-45"));
+    current.push_str(&"x".repeat(2 << 20));
+    current.push('\n');
+    std::fs::write(state.join("audit.jsonl"), current).unwrap();
+    // A folder and a pipe under months' names hold no records; a pipe
+    // opened for reading would wait for a writer for ever.
+    std::fs::create_dir(state.join("audit.2026-11.jsonl")).unwrap();
+    let fifo = state.join("audit.2026-10.jsonl");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let o = hopthu(&["log", "--state-dir", "st", "--format", "json"], t);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let shown: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(shown.len(), 1, "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("2 dòng"),
+        "{}",
+        text(&o)
+    );
+    // A device as the log: refused, not read until memory runs out.
+    let o = hopthu(&["log", "--audit-log", "/dev/zero", "--lang", "en"], t);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("/dev/zero is not a log file"),
+        "{}",
+        text(&o)
+    );
+    // The report says when it has no log to count from.
+    let repo = t.join("repo");
+    fixture(&repo);
+    let o = hopthu(
+        &[
+            "report",
+            &repo.display().to_string(),
+            "--state-dir",
+            "nowhere",
+            "--lang",
+            "en",
+        ],
+        t,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("there is no audit log at nowhere/audit.jsonl"),
         "{}",
         text(&o)
     );
