@@ -2316,8 +2316,8 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     };
     if saved.is_none() {
         if approved {
-            print!(
-                "{}{}\n",
+            println!(
+                "{}{}",
                 hopthu::render::human(&plan.with_held_released(), lang, a.color),
                 tr!(
                     "(gồm {} lệnh thu hồi được phê duyệt bằng --approve-deletes)",
