@@ -5,6 +5,7 @@ pub mod apply;
 pub mod audit;
 pub mod audit_query;
 pub mod backup;
+pub mod cli_text;
 pub mod codeowners;
 pub mod controller;
 pub mod crd;

@@ -968,7 +968,20 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A mistake on the command line is said in the language it asks for
+    // (`--lang en`), Vietnamese otherwise: clap words its errors in English.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let arg_lang = hopthu::cli_text::language_of_args(&args);
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => match hopthu::cli_text::render(&e, arg_lang) {
+            Some(text) => {
+                eprint!("{text}");
+                return ExitCode::from(2);
+            }
+            None => e.exit(),
+        },
+    };
     // A command whose output goes to `head` ends quietly when the reader
     // stops, as other command-line tools do. The servers (run, controller)
     // keep Rust's default: a closed socket is an error to handle, not a
@@ -1174,7 +1187,7 @@ fn main() -> ExitCode {
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
-                eprintln!("hopthu: {e}");
+                eprintln!("hopthu: {}", hopthu::i18n::system_words(&e.to_string()));
                 Ok(ExitCode::from(1))
             }
         },
@@ -1203,7 +1216,7 @@ fn main() -> ExitCode {
             // With --detailed-exitcode, 2 means "changes": an error is 1.
             match result {
                 Err(e) if detailed_exitcode => {
-                    eprintln!("hopthu: {e:#}");
+                    eprintln!("hopthu: {}", hopthu::i18n::system_words(&format!("{e:#}")));
                     Ok(ExitCode::from(1))
                 }
                 other => other,
@@ -1374,7 +1387,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("hopthu: {e:#}");
+            eprintln!("hopthu: {}", hopthu::i18n::system_words(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -1683,7 +1696,7 @@ async fn cmd_check_directory(
     let mut dir = match hopthu::live::Directory::connect(&connect_options(live)?).await {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("hopthu: {e}");
+            eprintln!("hopthu: {}", hopthu::i18n::system_words(&e.to_string()));
             return Ok(ExitCode::from(2));
         }
     };
@@ -2136,7 +2149,7 @@ async fn cmd_plan(
     let (plan, dir) = match make_plan(&outcome, live, today).await {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("hopthu: {e:#}");
+            eprintln!("hopthu: {}", hopthu::i18n::system_words(&format!("{e:#}")));
             return Ok(ExitCode::from(1));
         }
     };
@@ -2248,7 +2261,7 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     let (plan, mut dir) = match make_plan(&outcome, &a.live, a.today).await {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("hopthu: {e:#}");
+            eprintln!("hopthu: {}", hopthu::i18n::system_words(&format!("{e:#}")));
             return Ok(ExitCode::from(1));
         }
     };
@@ -2416,7 +2429,7 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     let report = match report {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("hopthu: {e}");
+            eprintln!("hopthu: {}", hopthu::i18n::system_words(&e.to_string()));
             return Ok(ExitCode::from(1));
         }
     };
@@ -2733,7 +2746,7 @@ async fn cmd_adopt(
     let result = match hopthu::reconcile::adopt(&outcome.desired, &ps, &target, !yes).await {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("hopthu: {e}");
+            eprintln!("hopthu: {}", hopthu::i18n::system_words(&e.to_string()));
             return Ok(ExitCode::from(1));
         }
     };
