@@ -292,7 +292,13 @@ pub fn human_with(plan: &Plan, lang: Language, color: bool, apply_command: Optio
 }
 
 fn held_reason(plan: &Plan, lang: Language) -> &'static str {
-    match (plan.held_reason.as_deref(), lang) {
+    held_reason_words(plan.held_reason.as_deref(), lang)
+}
+
+/// Why deletions are held (`too-many`, `all-managed`,
+/// `history-rewritten`), in words.
+pub fn held_reason_words(reason: Option<&str>, lang: Language) -> &'static str {
+    match (reason, lang) {
         (Some("history-rewritten"), Language::Vi) => {
             "lịch sử git đã bị viết lại: mọi lệnh thu hồi cần phê duyệt"
         }

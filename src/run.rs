@@ -993,7 +993,8 @@ impl Runner {
         });
         if let Some(cmd) = &approve_with {
             let n = held.len();
-            let why = held_reason.as_deref().unwrap_or("too-many");
+            let why =
+                crate::render::held_reason_words(held_reason.as_deref(), crate::i18n::current());
             log(&tr!(
                 "commit {short}: TẠM GIỮ {n} lệnh thu hồi ({why}), chưa xóa gì; phê duyệt bằng: {cmd}",
                 "commit {short}: {n} deletion(s) HELD ({why}), nothing deleted; approve with: {cmd}"
@@ -1029,6 +1030,11 @@ impl Runner {
             log(&tr!(
                 "commit {short}: xong {done} việc, {failed} thất bại, {n} tạm giữ",
                 "commit {short}: {done} action(s) done, {failed} failed, {n} held"
+            ));
+        } else if self.cfg.once && held.is_empty() {
+            log(&tr!(
+                "commit {short}: không có gì thay đổi, thư mục đã khớp với kho",
+                "commit {short}: nothing to change, the directory matches the repository"
             ));
         }
         let mut r = self.report(&commit, result, lang);

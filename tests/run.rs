@@ -158,8 +158,14 @@ fn an_invalid_commit_applies_nothing_and_its_report_says_why() {
     let o = w.once(&[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(w.mailboxes().len(), 4);
-    // Nothing new: no second report of the same commit.
-    w.once(&[]);
+    // Nothing new: no second report of the same commit, and the log says
+    // the directory matches.
+    let o = w.once(&[]);
+    assert!(
+        text(&o).contains("nothing to change, the directory matches the repository"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(w.reports().len(), 1);
     assert_eq!(w.state_json()["lastResult"], "no-change");
     // A request with a misspelled key and a look-alike letter.
