@@ -140,6 +140,47 @@ macro_rules! tr {
     };
 }
 
+/// The operating system's and the network's own words inside a message
+/// (`No such file or directory (os error 2)`), in Vietnamese when that is
+/// the language: the errors of files and connections come worded in
+/// English from the system. The error code stays, for whoever searches it.
+pub fn system_words(text: &str) -> String {
+    if current() != Language::Vi {
+        return text.to_string();
+    }
+    const WORDS: &[(&str, &str)] = &[
+        ("No such file or directory", "không có tệp hoặc thư mục này"),
+        ("Permission denied", "không có quyền truy cập"),
+        ("Is a directory", "là một thư mục"),
+        ("Not a directory", "không phải thư mục"),
+        ("File exists", "tệp đã có"),
+        ("No space left on device", "hết chỗ trên đĩa"),
+        ("Read-only file system", "hệ thống tệp chỉ đọc"),
+        ("Directory not empty", "thư mục không trống"),
+        ("Too many open files", "mở quá nhiều tệp"),
+        ("Connection refused", "kết nối bị từ chối"),
+        ("Connection reset by peer", "kết nối bị phía bên kia cắt"),
+        ("Connection timed out", "hết thời gian chờ kết nối"),
+        ("Network is unreachable", "không tới được mạng"),
+        ("No route to host", "không có đường tới máy chủ"),
+        ("Broken pipe", "đường ống bị đóng"),
+        ("Operation timed out", "hết thời gian chờ"),
+        (
+            "stream did not contain valid UTF-8",
+            "nội dung không phải UTF-8",
+        ),
+        ("failed to fill whole buffer", "tệp kết thúc sớm"),
+        ("entity not found", "không tìm thấy"),
+    ];
+    let mut out = text.to_string();
+    for (en, vi) in WORDS {
+        if out.contains(en) {
+            out = out.replace(en, vi);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,45 +261,4 @@ mod tests {
         .await;
         assert_eq!(lang, Language::En);
     }
-}
-
-/// The operating system's and the network's own words inside a message
-/// (`No such file or directory (os error 2)`), in Vietnamese when that is
-/// the language: the errors of files and connections come worded in
-/// English from the system. The error code stays, for whoever searches it.
-pub fn system_words(text: &str) -> String {
-    if current() != Language::Vi {
-        return text.to_string();
-    }
-    const WORDS: &[(&str, &str)] = &[
-        ("No such file or directory", "không có tệp hoặc thư mục này"),
-        ("Permission denied", "không có quyền truy cập"),
-        ("Is a directory", "là một thư mục"),
-        ("Not a directory", "không phải thư mục"),
-        ("File exists", "tệp đã có"),
-        ("No space left on device", "hết chỗ trên đĩa"),
-        ("Read-only file system", "hệ thống tệp chỉ đọc"),
-        ("Directory not empty", "thư mục không trống"),
-        ("Too many open files", "mở quá nhiều tệp"),
-        ("Connection refused", "kết nối bị từ chối"),
-        ("Connection reset by peer", "kết nối bị phía bên kia cắt"),
-        ("Connection timed out", "hết thời gian chờ kết nối"),
-        ("Network is unreachable", "không tới được mạng"),
-        ("No route to host", "không có đường tới máy chủ"),
-        ("Broken pipe", "đường ống bị đóng"),
-        ("Operation timed out", "hết thời gian chờ"),
-        (
-            "stream did not contain valid UTF-8",
-            "nội dung không phải UTF-8",
-        ),
-        ("failed to fill whole buffer", "tệp kết thúc sớm"),
-        ("entity not found", "không tìm thấy"),
-    ];
-    let mut out = text.to_string();
-    for (en, vi) in WORDS {
-        if out.contains(en) {
-            out = out.replace(en, vi);
-        }
-    }
-    out
 }
