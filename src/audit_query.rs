@@ -277,6 +277,16 @@ fn result_word(result: &str, lang: Language) -> &str {
 
 /// Records as an operator reads them: aligned columns, errors below their
 /// record, a count at the end.
+/// A commit shortened to 12 characters, its `-dirty` mark kept: the
+/// files differed from the commit when the action was taken.
+fn short_revision(v: &str) -> String {
+    let (commit, dirty) = match v.strip_suffix("-dirty") {
+        Some(c) => (c, "-dirty"),
+        None => (v, ""),
+    };
+    commit.chars().take(12).collect::<String>() + dirty
+}
+
 pub fn render_table(records: &[AuditRecord], lang: Language) -> String {
     let vi = lang == Language::Vi;
     let head: [&str; 7] = if vi {
@@ -312,7 +322,7 @@ pub fn render_table(records: &[AuditRecord], lang: Language) -> String {
                 r.key.clone(),
                 r.revision
                     .as_deref()
-                    .map(|v| v.chars().take(12).collect())
+                    .map(short_revision)
                     .unwrap_or_default(),
             ]
         })
@@ -367,6 +377,15 @@ pub fn render_table(records: &[AuditRecord], lang: Language) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_revision_keeps_its_dirty_mark() {
+        assert_eq!(
+            short_revision("5bbe82f1c0de5bbe82f1c0de5bbe82f1c0de5bbe-dirty"),
+            "5bbe82f1c0de-dirty"
+        );
+        assert_eq!(short_revision("5bbe82f1c0de5bbe"), "5bbe82f1c0de");
+    }
 
     #[test]
     fn the_abbreviation_is_after_the_last_dot() {
