@@ -10,6 +10,7 @@ use crate::desired::{DesiredMailbox, MailboxKind};
 use crate::diagnostics::{self, Diagnostic};
 use crate::model::{Language, Lock, LockReason, Status};
 use crate::source::FileSet;
+use crate::tr;
 use crate::validate::Outcome;
 use git2::Repository;
 use serde::Serialize;
@@ -184,7 +185,20 @@ impl Source {
                         .unwrap_or(self.repo.path())
                         .display()
                         .to_string(),
-                    reason: e.message().to_string(),
+                    reason: match e.code() {
+                        git2::ErrorCode::NotFound => tr!(
+                            "không có nhánh, thẻ hay commit nào tên như vậy",
+                            "no branch, tag or commit has that name"
+                        ),
+                        git2::ErrorCode::Ambiguous => tr!(
+                            "nhiều commit bắt đầu như vậy; hãy ghi dài hơn",
+                            "several commits start like that; write more of it"
+                        ),
+                        _ if e.class() == git2::ErrorClass::Object => {
+                            tr!("đó không phải là một commit", "that is not a commit")
+                        }
+                        _ => e.message().to_string(),
+                    },
                 })?;
             side.commit = Some(commit.id().to_string());
             commit
