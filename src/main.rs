@@ -939,7 +939,8 @@ enum Command {
         /// The repository (holds hopthu.yaml and agencies/).
         #[arg(long, default_value = ".")]
         root: PathBuf,
-        /// The workbook's sheet to read (the first by default).
+        /// The workbook's sheet to read (the first by default); not for a
+        /// CSV file.
         #[arg(long)]
         sheet: Option<String>,
         /// Show the changes and the diff; write nothing.

@@ -9,7 +9,7 @@ use crate::desired::{DesiredMailbox, MailboxKind};
 use crate::messages::Msg;
 use crate::model::{Agency, Language, Person, Status};
 use crate::naming::{self, NameNotice};
-use crate::sheet::{self, Row, Table};
+use crate::sheet::{self, CellIssue, Row, Table};
 use crate::source::{Entry, FileSet};
 use crate::validate::{self, Options, Outcome, nfc_clean};
 use crate::yamledit::{Editor, quoted, scalar};
@@ -190,21 +190,58 @@ pub fn header_col(cell: &str) -> Option<Col> {
 
 /// The header: the first row naming both the name and the request
 /// columns (title lines above it are skipped). Its index and the columns.
+///
+/// A header of two rows, as Vietnamese forms have (`Thông tin cán bộ`
+/// merged above `Họ và tên | Chức vụ | Phòng ban`, with `STT` and `Yêu
+/// cầu` merged down across both rows, their text in the first), is the
+/// second row, with the names of the first row's cells above its empty
+/// ones; the data starts below it.
 pub fn find_header(rows: &[Row]) -> Option<(usize, HashMap<Col, usize>)> {
-    rows.iter().enumerate().find_map(|(i, row)| {
-        let mut cols = HashMap::new();
-        for (j, cell) in row.cells.iter().enumerate() {
-            if let Some(c) = header_col(cell) {
-                cols.entry(c).or_insert(j);
+    fn add(cols: &mut HashMap<Col, usize>, row: &Row, skip: impl Fn(usize) -> bool) {
+        for (j, cell) in &row.cells {
+            if !skip(*j)
+                && let Some(c) = header_col(cell)
+            {
+                cols.entry(c).or_insert(*j);
             }
         }
-        (cols.contains_key(&Col::Name) && cols.contains_key(&Col::Action)).then_some((i, cols))
+    }
+    let whole = |cols: &HashMap<Col, usize>| {
+        cols.contains_key(&Col::Name) && cols.contains_key(&Col::Action)
+    };
+    rows.iter().enumerate().find_map(|(i, row)| {
+        let mut cols = HashMap::new();
+        add(&mut cols, row, |_| false);
+        if whole(&cols) {
+            return Some((i, cols));
+        }
+        let above = i.checked_sub(1).map(|a| &rows[a])?;
+        if cols.is_empty() || above.number.checked_add(1) != Some(row.number) {
+            return None;
+        }
+        add(&mut cols, above, |j| !row.cell(j).is_empty());
+        whole(&cols).then_some((i, cols))
     })
 }
 
 /// Why a row cannot be carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowMsg {
+    /// A control character in a cell (`position` counts characters, from 1).
+    ControlChar {
+        field: Col,
+        ch: char,
+        position: usize,
+    },
+    /// A cell holding an Excel error (`#REF!`…), by its name (`B2`).
+    CellError {
+        cell: String,
+        error: String,
+    },
+    /// A formula saved without its value.
+    NoValue {
+        cell: String,
+    },
     MissingAction,
     UnknownAction(String),
     MissingName,
@@ -304,6 +341,35 @@ impl RowMsg {
     pub fn text(&self, lang: Language) -> String {
         use Language::{En, Vi};
         match (self, lang) {
+            (
+                RowMsg::ControlChar {
+                    field,
+                    ch,
+                    position,
+                },
+                _,
+            ) => {
+                let field = col_word(*field, lang);
+                let ch = format!("U+{:04X}", *ch as u32);
+                crate::i18n::with(lang, || {
+                    crate::tr!(
+                        "{field}: ký tự điều khiển {ch} ở vị trí {position}",
+                        "{field}: the control character {ch} at position {position}"
+                    )
+                })
+            }
+            (RowMsg::CellError { cell, error }, _) => crate::i18n::with(lang, || {
+                crate::tr!(
+                    "ô {cell} chứa lỗi {error}",
+                    "the cell {cell} holds the error {error}"
+                )
+            }),
+            (RowMsg::NoValue { cell }, _) => crate::i18n::with(lang, || {
+                crate::tr!(
+                    "ô {cell} là công thức chưa có giá trị (hãy mở và lưu lại bằng Excel)",
+                    "the cell {cell} is a formula without a value (open the file in Excel and save it again)"
+                )
+            }),
             (RowMsg::MissingAction, Vi) => format!(
                 "thiếu yêu cầu (cột Yêu cầu): ghi một trong {}",
                 accepted_actions(lang)
@@ -719,13 +785,7 @@ fn pick_reading(
     };
     let first = readings.first().and_then(|(_, rows)| {
         rows.iter().find(|r| !r.is_blank()).map(|r| {
-            let t: String = r
-                .cells
-                .iter()
-                .filter(|c| !c.is_empty())
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" | ");
+            let t: String = r.cells.values().cloned().collect::<Vec<_>>().join(" | ");
             t.chars().take(80).collect()
         })
     });
@@ -878,6 +938,13 @@ impl<'a> Planner<'a> {
 
     fn rows(&mut self, rows: &[Row], cols: &HashMap<Col, usize>, editor: &mut Editor<'_>) {
         let get = |row: &Row, c: Col| cols.get(&c).map_or("", |i| row.cell(*i)).to_string();
+        // The columns read, left to right (the row's number is not).
+        let mut read: Vec<(Col, usize)> = cols
+            .iter()
+            .filter(|(c, _)| **c != Col::Number)
+            .map(|(c, i)| (*c, *i))
+            .collect();
+        read.sort_by_key(|(_, i)| *i);
         for row in rows {
             let cells = Cells {
                 row: row.number,
@@ -892,19 +959,41 @@ impl<'a> Planner<'a> {
             };
             // A row with nothing in the columns read (a numbered empty
             // line of a template) is blank.
-            if [
-                &cells.action,
-                &cells.name,
-                &cells.title,
-                &cells.unit,
-                &cells.id,
-                &cells.email,
-                &cells.given,
-                &cells.note,
-            ]
-            .iter()
-            .all(|c| c.is_empty())
+            if read
+                .iter()
+                .all(|(_, i)| row.cell(*i).is_empty() && row.issue(*i).is_none())
             {
+                continue;
+            }
+            // A cell that holds no text, or a control character, is the
+            // row's error before anything else is checked.
+            let before = self.errors.len();
+            for (col, i) in &read {
+                let msg = match row.issue(*i) {
+                    Some(CellIssue::Error(error)) => RowMsg::CellError {
+                        cell: sheet::cell_name(*i, row.number),
+                        error: error.clone(),
+                    },
+                    Some(CellIssue::NoValue) => RowMsg::NoValue {
+                        cell: sheet::cell_name(*i, row.number),
+                    },
+                    None => match row
+                        .cell(*i)
+                        .chars()
+                        .enumerate()
+                        .find(|(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+                    {
+                        Some((at, ch)) => RowMsg::ControlChar {
+                            field: *col,
+                            ch,
+                            position: at + 1,
+                        },
+                        None => continue,
+                    },
+                };
+                self.error(row.number, msg);
+            }
+            if self.errors.len() > before {
                 continue;
             }
             let before = self.errors.len();
@@ -1722,10 +1811,13 @@ mod tests {
     use super::*;
 
     fn row(n: u32, cells: &[&str]) -> Row {
-        Row {
-            number: n,
-            cells: cells.iter().map(|c| c.to_string()).collect(),
+        let mut row = Row::new(n);
+        for (i, c) in cells.iter().enumerate() {
+            if !c.is_empty() {
+                row.cells.insert(i, c.to_string());
+            }
         }
+        row
     }
 
     #[test]
@@ -1756,6 +1848,32 @@ mod tests {
         assert_eq!(cols[&Col::Email], 5);
         assert_eq!(cols[&Col::Note], 6);
         assert!(find_header(&rows[..2]).is_none());
+    }
+
+    #[test]
+    fn a_header_of_two_rows_takes_the_names_merged_down_from_the_first() {
+        let rows = vec![
+            row(1, &["DANH SÁCH ĐỀ NGHỊ CẤP HỘP THƯ"]),
+            row(3, &["STT", "Thông tin cán bộ", "", "", "Yêu cầu"]),
+            row(4, &["", "Họ và tên", "Chức vụ", "Phòng ban", ""]),
+            row(5, &["1", "Nguyễn Văn An", "", "vp", "Cấp mới"]),
+        ];
+        let (i, cols) = find_header(&rows).unwrap();
+        assert_eq!(i, 2);
+        assert_eq!(cols[&Col::Number], 0);
+        assert_eq!(cols[&Col::Name], 1);
+        assert_eq!(cols[&Col::Title], 2);
+        assert_eq!(cols[&Col::Unit], 3);
+        assert_eq!(cols[&Col::Action], 4);
+        // Only from the row just above, and only above empty cells.
+        assert!(find_header(&[rows[1].clone(), row(5, &["", "Họ và tên"])]).is_none());
+        assert!(
+            find_header(&[
+                row(1, &["", "", "Yêu cầu"]),
+                row(2, &["", "Họ và tên", "Ghi chú"])
+            ])
+            .is_none()
+        );
     }
 
     #[test]

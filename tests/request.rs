@@ -495,3 +495,279 @@ fn what_is_not_a_spreadsheet_or_an_agency_is_refused_with_exit_two() {
     );
     assert_eq!(agency_file(&d), AGENCY);
 }
+
+/// A workbook written by hand: one sheet, `Trang1`, holding `sheet_data`
+/// (for what a program other than Excel writes: errors, formulas saved
+/// without their values).
+fn xlsx_by_hand(sheet_data: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    let files = [
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.to_string(),
+        ),
+        (
+            "_rels/.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_string(),
+        ),
+        (
+            "xl/workbook.xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Trang1" sheetId="1" r:id="rId1"/></sheets></workbook>"#.to_string(),
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.to_string(),
+        ),
+        (
+            "xl/worksheets/sheet1.xml",
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{sheet_data}</sheetData></worksheet>"#
+            ),
+        ),
+    ];
+    for (name, text) in files {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// An inline text cell.
+fn text_cell(r: &str, t: &str) -> String {
+    format!(r#"<c r="{r}" t="inlineStr"><is><t>{t}</t></is></c>"#)
+}
+
+#[test]
+fn a_cell_at_the_sheets_last_row_and_column_is_not_a_grid_to_allocate() {
+    let d = repo();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "Họ và tên").unwrap();
+    ws.write_string(0, 1, "Yêu cầu").unwrap();
+    ws.write_string(1, 0, "Hoàng Thị Lan").unwrap();
+    ws.write_string(1, 1, "Cấp mới").unwrap();
+    // XFD1048576: the sheet declares 1048576 rows of 16384 columns.
+    ws.write_string(1_048_575, 16_383, "x").unwrap();
+    wb.save(d.path().join("xa.xlsx")).unwrap();
+    assert!(std::fs::metadata(d.path().join("xa.xlsx")).unwrap().len() < 10_000);
+    let o = hopthu(
+        &["request", "--agency", "skhcn", "xa.xlsx", "--dry-run"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("lanht.skhcn@sonla.gov.vn  Hoàng Thị Lan (p-000008)  [dòng 2]"),
+        "{}",
+        stdout(&o)
+    );
+
+    // Data in more columns than a request sheet has: refused, with the
+    // sheet and the bound, exit 2.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Đề nghị").unwrap();
+    ws.write_string(0, 0, "Họ và tên").unwrap();
+    ws.write_string(0, 1, "Yêu cầu").unwrap();
+    for c in 2..=200u16 {
+        ws.write_string(1, c, "x").unwrap();
+    }
+    wb.save(d.path().join("rong.xlsx")).unwrap();
+    let o = hopthu(&["request", "--agency", "skhcn", "rong.xlsx"], d.path());
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("rong.xlsx: trang tính `Đề nghị` có hơn 200 cột có dữ liệu (tối đa 200)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = hopthu(
+        &["request", "--agency", "skhcn", "rong.xlsx", "--lang", "en"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(
+            "rong.xlsx: the sheet `Đề nghị` has more than 200 columns holding data (at most 200)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(agency_file(&d), AGENCY);
+}
+
+#[test]
+fn a_control_character_in_a_csv_cell_is_the_rows_error() {
+    let d = repo();
+    std::fs::write(
+        d.path().join("ctl.csv"),
+        "STT,Họ và tên,Chức vụ,Phòng ban,Yêu cầu\n\
+         1,Nguyễn\x07 Văn An,,vp,Cấp mới\n\
+         2,Hoàng Thị Lan,Chuyên\u{85}viên,vp,Cấp mới\n\
+         3,Lò Văn Minh,,,Hủy\n",
+    )
+    .unwrap();
+    let o = hopthu(&["request", "--agency", "skhcn", "ctl.csv"], d.path());
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "ctl.csv:2: Họ và tên: ký tự điều khiển U+0007 ở vị trí 7\n\
+         ctl.csv:3: Chức vụ: ký tự điều khiển U+0085 ở vị trí 7\n\
+         Không ghi gì: 2 dòng có lỗi; sửa bảng rồi chạy lại.\n"
+    );
+    assert_eq!(agency_file(&d), AGENCY);
+    let o = hopthu(
+        &["request", "--agency", "skhcn", "ctl.csv", "--lang", "en"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).starts_with(
+            "ctl.csv:2: name (Họ và tên): the control character U+0007 at position 7\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    // Binary is still not a sheet.
+    std::fs::write(
+        d.path().join("nul.csv"),
+        "Họ và tên,Yêu cầu\nNguyễn\0 Văn An,Cấp mới\n",
+    )
+    .unwrap();
+    let o = hopthu(&["request", "--agency", "skhcn", "nul.csv"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("nul.csv: không phải bảng tính"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(agency_file(&d), AGENCY);
+}
+
+#[test]
+fn excel_errors_and_formulas_without_a_value_are_named_with_their_cell() {
+    let d = repo();
+    let sheet = [
+        format!(
+            r#"<row r="1">{}{}{}</row>"#,
+            text_cell("A1", "STT"),
+            text_cell("B1", "Họ và tên"),
+            text_cell("C1", "Yêu cầu")
+        ),
+        // An error, and a formula saved by a program that never computed it.
+        format!(
+            r#"<row r="2"><c r="A2"><v>1</v></c><c r="B2" t="e"><v>#REF!</v></c>{}</row>"#,
+            text_cell("C2", "Cấp mới")
+        ),
+        format!(
+            r#"<row r="3"><c r="A3"><v>2</v></c><c r="B3"><f>VLOOKUP(A3,DanhSach!A:B,2,0)</f></c>{}</row>"#,
+            text_cell("C3", "Cấp mới")
+        ),
+        format!(
+            r#"<row r="4"><c r="A4"><v>3</v></c>{}<c r="C4" t="e"><v>#N/A</v></c></row>"#,
+            text_cell("B4", "Hoàng Thị Lan")
+        ),
+        // A formula in the row's number only: a blank row of a template.
+        r#"<row r="5"><c r="A5"><f>ROW()-1</f></c></row>"#.to_string(),
+    ]
+    .concat();
+    std::fs::write(d.path().join("loi.xlsx"), xlsx_by_hand(&sheet)).unwrap();
+    let o = hopthu(&["request", "--agency", "skhcn", "loi.xlsx"], d.path());
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "loi.xlsx:2: ô B2 chứa lỗi #REF!\n\
+         loi.xlsx:3: ô B3 là công thức chưa có giá trị (hãy mở và lưu lại bằng Excel)\n\
+         loi.xlsx:4: ô C4 chứa lỗi #N/A\n\
+         Không ghi gì: 3 dòng có lỗi; sửa bảng rồi chạy lại.\n"
+    );
+    let o = hopthu(
+        &[
+            "request", "--agency", "skhcn", "loi.xlsx", "--lang", "en", "--format", "json",
+        ],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["errors"][0]["row"], 2);
+    assert_eq!(
+        v["errors"][0]["message"],
+        "the cell B2 holds the error #REF!"
+    );
+    assert_eq!(v["errors"][1]["row"], 3);
+    assert_eq!(
+        v["errors"][1]["message"],
+        "the cell B3 is a formula without a value (open the file in Excel and save it again)"
+    );
+    assert_eq!(agency_file(&d), AGENCY);
+}
+
+#[test]
+fn a_sheet_named_for_a_csv_file_is_refused() {
+    let d = repo();
+    std::fs::write(
+        d.path().join("r.csv"),
+        "Họ và tên,Yêu cầu\nHoàng Thị Lan,Cấp mới\n",
+    )
+    .unwrap();
+    let o = hopthu(
+        &[
+            "request",
+            "--agency",
+            "skhcn",
+            "--sheet",
+            "Đề nghị",
+            "r.csv",
+        ],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "r.csv: --sheet `Đề nghị`: tệp CSV chỉ có một trang, không có trang nào để chọn; bỏ --sheet"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(agency_file(&d), AGENCY);
+}
+
+#[test]
+fn a_header_of_two_rows_with_merged_cells_is_read() {
+    let d = repo();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let f = rust_xlsxwriter::Format::new();
+    ws.merge_range(0, 0, 0, 4, "DANH SÁCH ĐỀ NGHỊ CẤP HỘP THƯ", &f)
+        .unwrap();
+    // STT and Yêu cầu span both header rows; Thông tin cán bộ spans the
+    // three columns below it.
+    ws.merge_range(2, 0, 3, 0, "STT", &f).unwrap();
+    ws.merge_range(2, 1, 2, 3, "Thông tin cán bộ", &f).unwrap();
+    ws.merge_range(2, 4, 3, 4, "Yêu cầu", &f).unwrap();
+    for (c, h) in ["Họ và tên", "Chức vụ", "Phòng ban"].iter().enumerate() {
+        ws.write_string(3, c as u16 + 1, *h).unwrap();
+    }
+    ws.write_number(4, 0, 1).unwrap();
+    for (c, v) in ["Hoàng Thị Lan", "Chuyên viên", "vp", "Cấp mới"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(4, c as u16 + 1, *v).unwrap();
+    }
+    ws.write_number(5, 0, 2).unwrap();
+    ws.write_string(5, 1, "Lò Văn Minh").unwrap();
+    ws.write_string(5, 4, "Hủy").unwrap();
+    wb.save(d.path().join("hai-dong.xlsx")).unwrap();
+    let o = hopthu(&["request", "--agency", "skhcn", "hai-dong.xlsx"], d.path());
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "agencies/skhcn.yaml theo hai-dong.xlsx:\n\
+         \x20 + Cấp mới   lanht.skhcn@sonla.gov.vn  Hoàng Thị Lan (p-000008), Chuyên viên, vp  [dòng 5]\n\
+         \x20 - Hủy       minhlv.skhcn@sonla.gov.vn  Lò Văn Minh (p-000003)  [dòng 6]\n\
+         Đã ghi agencies/skhcn.yaml: cấp mới 1, thay đổi 0, hủy 1, khóa 0, mở khóa 0.\n"
+    );
+    validates(&d);
+}
