@@ -224,16 +224,18 @@ impl SheetError {
 /// Read a file. `sheet` names a workbook's sheet (the first by default);
 /// a CSV file has one, and `sheet` is refused for it.
 pub fn read(path: &Path, sheet: Option<&str>) -> Result<Table, SheetError> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| SheetError::Io(format!("{}: {e}", path.display())))?;
+    // The caller names the file: these say only what is wrong with it.
+    let meta = std::fs::metadata(path).map_err(|e| SheetError::Io(e.to_string()))?;
     if !meta.is_file() {
-        return Err(SheetError::Io(format!("{}: not a file", path.display())));
+        return Err(SheetError::Io(crate::tr!(
+            "không phải là một tệp (là thư mục hoặc thiết bị)",
+            "not a file (a folder or a device)"
+        )));
     }
     if meta.len() > MAX_SHEET_SIZE {
         return Err(SheetError::TooLarge(meta.len()));
     }
-    let bytes =
-        std::fs::read(path).map_err(|e| SheetError::Io(format!("{}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| SheetError::Io(e.to_string()))?;
     read_bytes(bytes, sheet)
 }
 
