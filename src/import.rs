@@ -8,8 +8,11 @@
 //! `departmentNumber` or `ou`, aliases from the alias attribute, quotas and
 //! locks from the entry. Addresses the rules would not give are kept as
 //! explicit addresses, marked `legacy: true` where the validator says they
-//! do not conform. What cannot be placed (another domain, no agency, a name
-//! with letters the rules refuse) is listed with the reason and left out.
+//! do not conform. What cannot be placed (another domain, no agency, a
+//! person's name with letters the rules refuse, an entry outside the base
+//! DN) is listed, each entry with its DN, its address and the reason, and
+//! left out. An agency's or unit's name the rules refuse becomes a
+//! placeholder flagged for a person, so that its people are not lost.
 //! The draft is validated before anything is written; the caller adopts
 //! the entries afterwards.
 
@@ -33,12 +36,17 @@ pub struct Skipped {
 #[derive(Debug, Clone)]
 pub struct Draft {
     pub files: Vec<(String, String)>,
+    /// Entries left out of the repository, each with its reason.
     pub skipped: Vec<Skipped>,
+    /// Entries imported with something a person must put right before the
+    /// repository is committed (a placeholder name, a dropped title or unit).
+    pub flagged: Vec<Skipped>,
     pub agencies: usize,
     pub units: usize,
     pub people: usize,
     pub legacy: usize,
-    /// Where each person came from: id -> (DN, address).
+    /// Where each mailbox came from: (DN, address), by `agency:<file>`,
+    /// `unit:<file>:<code>` and `person:<id>`.
     pub origin: HashMap<String, (String, String)>,
 }
 
@@ -155,7 +163,15 @@ fn org_like(name: &str) -> bool {
 }
 
 fn agency_type(name: &str, abbr: &str) -> &'static str {
-    let f = crate::naming::fold(name).unwrap_or_default();
+    // A name with a letter the rules refuse still tells its kind by the
+    // letters they take.
+    let f = crate::naming::fold(name).unwrap_or_else(|_| {
+        let taken: String = name
+            .chars()
+            .filter(|c| c.is_whitespace() || crate::naming::fold(&c.to_string()).is_ok())
+            .collect();
+        crate::naming::fold(&taken).unwrap_or_default()
+    });
     let commune_ok = crate::naming::commune_local(name).is_ok_and(|l| l == abbr);
     if f.starts_with("xa ") && commune_ok {
         "commune"
@@ -371,6 +387,18 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
                 continue;
             }
             let a = agencies.entry(f.local.clone()).or_default();
+            if let Some(held) = &a.mailbox {
+                let other = &held.dn;
+                skipped.push(Skipped {
+                    dn: f.dn.clone(),
+                    address: Some(format!("{}@{domain}", f.local)),
+                    reason: tr!(
+                        "mục {other} cũng giữ địa chỉ này",
+                        "the entry {other} holds this address too"
+                    ),
+                });
+                continue;
+            }
             a.abbr = f.local.clone();
             a.code = f
                 .key
@@ -429,6 +457,7 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
     let (mut n_units, mut n_people) = (0, 0);
     let mut agency_docs: Vec<(String, Value)> = Vec::new();
     for (abbr, a) in &agencies {
+        let path = format!("agencies/{abbr}.yaml");
         let name = match &a.name {
             Some(n) => n.clone(),
             None => {
@@ -456,6 +485,10 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
         doc.insert("type".into(), json!(agency_type(&name, abbr)));
         doc.insert("name".into(), json!(name));
         if let Some(m) = &a.mailbox {
+            origin.insert(
+                format!("agency:{path}"),
+                (m.dn.clone(), format!("{}@{domain}", m.local)),
+            );
             let mb = mailbox_settings(m, &mut max_quota, opts.today);
             if !mb.is_empty() {
                 doc.insert("mailbox".into(), Value::Object(mb));
@@ -473,6 +506,10 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
                     .and_then(|k| k.rsplit_once('/').map(|(_, c)| c.to_string()))
                     .filter(|c| is_key(c))
                     .unwrap_or_else(|| code.clone());
+                origin.insert(
+                    format!("unit:{path}:{ucode}"),
+                    (f.dn.clone(), format!("{}@{domain}", f.local)),
+                );
                 let name = f.name.clone().unwrap_or_else(|| code.to_ascii_uppercase());
                 let mut u = Map::new();
                 u.insert("code".into(), json!(ucode));
@@ -517,7 +554,10 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
                     id = format!("{stem}-{n}");
                     n += 1;
                 }
-                origin.insert(id.clone(), (f.dn.clone(), format!("{}@{domain}", f.local)));
+                origin.insert(
+                    format!("person:{id}"),
+                    (f.dn.clone(), format!("{}@{domain}", f.local)),
+                );
                 let mut p = Map::new();
                 p.insert("id".into(), json!(id));
                 p.insert("name".into(), json!(name));
@@ -566,7 +606,7 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
                 doc.insert("people".into(), Value::Array(list));
             }
         }
-        agency_docs.push((format!("agencies/{abbr}.yaml"), Value::Object(doc)));
+        agency_docs.push((path, Value::Object(doc)));
     }
 
     let mut settings = Map::new();
@@ -616,6 +656,7 @@ pub fn draft(entries: &[LiveEntry], opts: &ImportOptions<'_>) -> Draft {
     Draft {
         files,
         skipped,
+        flagged: Vec::new(),
         agencies: agency_docs.len(),
         units: n_units,
         people: n_people,
@@ -662,10 +703,52 @@ fn yaml_doc(header: &str, v: &Value) -> String {
     s
 }
 
+/// Entries outside the base DN that hold an address of the domain: hopthu
+/// manages only what is under the base, so they are listed, not imported.
+pub fn outside_base(entries: &[LiveEntry], domain: &str, base: &str) -> Vec<Skipped> {
+    let domain = domain.to_ascii_lowercase();
+    let suffix = format!("@{domain}");
+    entries
+        .iter()
+        .filter_map(|e| {
+            let mail = e
+                .get("mail")
+                .iter()
+                .map(|m| m.to_ascii_lowercase())
+                .find(|m| m.ends_with(&suffix))?;
+            Some(Skipped {
+                dn: e.dn.clone(),
+                address: Some(mail),
+                reason: tr!(
+                    "nằm ngoài base DN {base}: hopthu chỉ quản lý các mục dưới base DN; hãy chuyển mục vào đó trước nếu nó thuộc kho",
+                    "outside the base DN {base}: hopthu manages only the entries under it; move the entry there first if it belongs to the repository"
+                ),
+            })
+        })
+        .collect()
+}
+
+/// What the validator asks of one drafted file.
+#[derive(Default)]
+struct Fixes {
+    /// Objects whose explicit address gets `legacy: true`.
+    legacy: Vec<String>,
+    /// The agency's (`""`) or a unit's (`/units/N`) name refused.
+    rename: BTreeMap<String, Vec<String>>,
+    /// A person's (`/people/N`) title refused.
+    untitle: BTreeMap<String, Vec<String>>,
+    /// Units and people (`/units/N`, `/people/N`) left out.
+    items: BTreeMap<(String, usize), Vec<String>>,
+    /// What concerns the whole agency: every entry of the file is left out.
+    whole: Vec<String>,
+}
+
 /// Mark the explicit addresses the validator finds non-conforming as
-/// `legacy: true`, and leave out what still does not validate (with the
-/// validator's words), until the draft is valid. Returns the outcome of
-/// the last validation.
+/// `legacy: true`, put a placeholder in place of an agency's or unit's name
+/// that it refuses (flagged for a person), and leave out what still does
+/// not validate (each entry with its own DN, address and the validator's
+/// words), until the draft is valid. Returns the outcome of the last
+/// validation.
 pub fn settle(
     draft: &mut Draft,
     validate: &dyn Fn(&FileSet) -> crate::validate::Outcome,
@@ -685,73 +768,134 @@ pub fn settle(
             draft.people = count(MailboxKind::Person);
             return outcome;
         }
-        // By file: pointers to mark legacy, items to leave out.
-        let mut legacy: HashMap<String, Vec<String>> = HashMap::new();
-        let mut drop: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let mut fixes: HashMap<String, Fixes> = HashMap::new();
         for d in outcome.diagnostics.iter().filter(|d| d.is_error()) {
+            let f = fixes.entry(d.file.clone()).or_default();
             if d.code == "E040" {
-                legacy
-                    .entry(d.file.clone())
-                    .or_default()
+                f.legacy
                     .push(d.pointer.trim_end_matches("/address").to_string());
                 continue;
             }
-            // The item the pointer is in: /people/N or /units/N; the whole
-            // agency file otherwise.
+            let why = d.message.clone();
             let parts: Vec<&str> = d.pointer.split('/').collect();
-            let item = if parts.len() >= 3 && (parts[1] == "people" || parts[1] == "units") {
-                format!("/{}/{}", parts[1], parts[2])
-            } else {
-                String::new()
-            };
-            drop.entry(d.file.clone())
-                .or_default()
-                .push((item, d.message.clone()));
+            let index = |n: &str| n.parse::<usize>().ok();
+            match parts.as_slice() {
+                ["", "name"] => f.rename.entry(String::new()).or_default().push(why),
+                ["", "units", n, "name"] if index(n).is_some() => {
+                    f.rename.entry(format!("/units/{n}")).or_default().push(why)
+                }
+                ["", "people", n, "title"] if index(n).is_some() => f
+                    .untitle
+                    .entry(format!("/people/{n}"))
+                    .or_default()
+                    .push(why),
+                ["", list @ ("people" | "units"), n, ..] if index(n).is_some() => f
+                    .items
+                    .entry((list.to_string(), index(n).unwrap_or_default()))
+                    .or_default()
+                    .push(why),
+                _ => f.whole.push(why),
+            }
         }
         for (path, text) in draft.files.iter_mut() {
-            let (Some(l), d) = (legacy.get(path.as_str()), drop.get(path.as_str())) else {
-                if let Some(d) = drop.get(path.as_str()) {
-                    apply_fixes(path, text, &[], d, &draft.origin, &mut draft.skipped);
-                }
-                continue;
-            };
-            apply_fixes(
-                path,
-                text,
-                l,
-                d.map(|v| v.as_slice()).unwrap_or(&[]),
-                &draft.origin,
-                &mut draft.skipped,
-            );
+            if let Some(f) = fixes.get(path.as_str()) {
+                apply_fixes(
+                    path,
+                    text,
+                    f,
+                    &draft.origin,
+                    &mut draft.skipped,
+                    &mut draft.flagged,
+                );
+            }
         }
         draft.files.retain(|(_, t)| !t.is_empty());
     }
     validate(&draft.file_set())
 }
 
+fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(|x| x.as_str())
+}
+
+/// Where the entry behind a unit or a person of `path` came from.
+fn origin_of(
+    path: &str,
+    list: &str,
+    item: &Value,
+    origin: &HashMap<String, (String, String)>,
+) -> Option<(String, String)> {
+    let key = match list {
+        "units" => format!("unit:{path}:{}", str_at(item, "code")?),
+        _ => format!("person:{}", str_at(item, "id")?),
+    };
+    origin.get(&key).cloned()
+}
+
+fn left_out(from: Option<(String, String)>, item: &Value, reason: String) -> Skipped {
+    let (dn, address) = match from {
+        Some((dn, address)) => (dn, Some(address)),
+        None => (
+            String::new(),
+            str_at(item, "abbr")
+                .or_else(|| str_at(item, "code"))
+                .or_else(|| str_at(item, "id"))
+                .map(str::to_string),
+        ),
+    };
+    Skipped {
+        dn,
+        address,
+        reason,
+    }
+}
+
 fn apply_fixes(
     path: &str,
     text: &mut String,
-    legacy: &[String],
-    drop: &[(String, String)],
+    fx: &Fixes,
     origin: &HashMap<String, (String, String)>,
     skipped: &mut Vec<Skipped>,
+    flagged: &mut Vec<Skipped>,
 ) {
     let parsed = crate::yaml::parse(text);
     let Some(root) = parsed.root else { return };
     let mut doc = root.to_json();
-    if drop.iter().any(|(item, _)| item.is_empty()) && path != crate::source::SETTINGS_FILE {
-        for (_, why) in drop {
+    let mut header: String = text
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if path == crate::source::SETTINGS_FILE {
+        return;
+    }
+    if !fx.whole.is_empty() {
+        // The agency cannot be drafted: each of its entries is listed, with
+        // its own address and DN.
+        let why = fx.whole.join("; ");
+        if let Some((dn, address)) = origin.get(&format!("agency:{path}")) {
             skipped.push(Skipped {
-                dn: String::new(),
-                address: doc.get("abbr").and_then(|a| a.as_str()).map(str::to_string),
+                dn: dn.clone(),
+                address: Some(address.clone()),
                 reason: format!("{path}: {why}"),
             });
+        }
+        for list in ["units", "people"] {
+            if let Some(Value::Array(items)) = doc.get(list) {
+                for item in items {
+                    let from = origin_of(path, list, item, origin);
+                    let reason = tr!(
+                        "{path}: cơ quan không nhập được ({why})",
+                        "{path}: its agency cannot be imported ({why})"
+                    );
+                    skipped.push(left_out(from, item, reason));
+                }
+            }
         }
         text.clear();
         return;
     }
-    for p in legacy {
+    for p in &fx.legacy {
         if let Some(Value::Object(m)) = doc.pointer_mut(p) {
             // Right after the address it excuses.
             let old = std::mem::take(m);
@@ -765,42 +909,114 @@ fn apply_fixes(
             m.entry("legacy").or_insert(json!(true));
         }
     }
-    // Items left out, from the last so the indexes stay right.
-    let mut items: Vec<(&str, usize, &str)> = drop
-        .iter()
-        .filter_map(|(item, why)| {
-            let (list, n) = item.trim_start_matches('/').split_once('/')?;
-            Some((list, n.parse().ok()?, why.as_str()))
-        })
-        .collect();
-    items.sort_by(|a, b| (a.0, std::cmp::Reverse(a.1)).cmp(&(b.0, std::cmp::Reverse(b.1))));
-    items.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-    for (list, n, why) in items {
-        if let Some(Value::Array(v)) = doc.get_mut(list)
-            && n < v.len()
-        {
-            let gone = v.remove(n);
-            let from = gone
-                .get("id")
-                .and_then(|i| i.as_str())
-                .and_then(|i| origin.get(i));
-            skipped.push(Skipped {
-                dn: from.map(|(dn, _)| dn.clone()).unwrap_or_default(),
-                address: from.map(|(_, a)| a.clone()).or_else(|| {
-                    gone.get("abbr")
-                        .or_else(|| gone.get("code"))
-                        .and_then(|a| a.as_str())
-                        .map(str::to_string)
-                }),
-                reason: format!("{path}: {why}"),
-            });
+    // A refused name of an agency or a unit: its abbreviation in capitals
+    // until a person writes the real one; its people stay.
+    for (at, whys) in &fx.rename {
+        let Some(Value::Object(m)) = doc.pointer_mut(at) else {
+            continue;
+        };
+        let old = m
+            .get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let Some(placeholder) = m
+            .get("abbr")
+            .or_else(|| m.get("code"))
+            .and_then(|a| a.as_str())
+            .map(str::to_ascii_uppercase)
+        else {
+            continue;
+        };
+        m.insert("name".into(), json!(placeholder));
+        let code = m.get("code").and_then(|c| c.as_str()).unwrap_or_default();
+        let key = if at.is_empty() {
+            format!("agency:{path}")
+        } else {
+            format!("unit:{path}:{code}")
+        };
+        let (dn, address) = match origin.get(&key) {
+            Some((dn, a)) => (dn.clone(), Some(a.clone())),
+            None => (
+                String::new(),
+                m.get("abbr").and_then(|a| a.as_str()).map(str::to_string),
+            ),
+        };
+        let why = whys.join("; ");
+        flagged.push(Skipped {
+            dn,
+            address,
+            reason: tr!(
+                "tên \"{old}\" bị từ chối ({why}); trong {path} tạm ghi \"{placeholder}\": hãy viết tên đúng ở đó, và sửa tên của mục trong thư mục cho khớp để tiếp nhận được",
+                "the name \"{old}\" is refused ({why}); {path} says \"{placeholder}\" for now: write the real name there, and correct the entry's name in the directory to match so that it can be adopted"
+            ),
+        });
+        let note = "# hopthu import: tên tạm (tên trong thư mục bị từ chối), hãy viết tên đúng / a placeholder name (the directory's was refused): write the real one\n";
+        if !header.contains(note) {
+            header.push_str(note);
         }
     }
-    let header: String = text
-        .lines()
-        .take_while(|l| l.starts_with('#'))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    // A refused title: the person is imported without it.
+    for (at, whys) in &fx.untitle {
+        let Some(Value::Object(m)) = doc.pointer_mut(at) else {
+            continue;
+        };
+        let Some(title) = m.remove("title") else {
+            continue;
+        };
+        let title = title.as_str().unwrap_or_default().to_string();
+        let person = Value::Object(m.clone());
+        let from = origin_of(path, "people", &person, origin);
+        let why = whys.join("; ");
+        let mut f = left_out(from, &person, String::new());
+        f.reason = tr!(
+            "chức danh \"{title}\" bị từ chối ({why}); đã nhập không có chức danh",
+            "the title \"{title}\" is refused ({why}); imported without a title"
+        );
+        flagged.push(f);
+    }
+    // Items left out, from the last so the indexes stay right.
+    let mut gone_units: Vec<String> = Vec::new();
+    for ((list, n), whys) in fx.items.iter().rev() {
+        if let Some(Value::Array(v)) = doc.get_mut(list.as_str())
+            && *n < v.len()
+        {
+            let gone = v.remove(*n);
+            if list == "units"
+                && let Some(code) = str_at(&gone, "code")
+            {
+                gone_units.push(code.to_string());
+            }
+            let from = origin_of(path, list, &gone, origin);
+            skipped.push(left_out(
+                from,
+                &gone,
+                format!("{path}: {}", whys.join("; ")),
+            ));
+        }
+    }
+    // A unit left out leaves its people without a unit, not out.
+    if !gone_units.is_empty()
+        && let Some(Value::Array(people)) = doc.get_mut("people")
+    {
+        for p in people.iter_mut() {
+            let Some(m) = p.as_object_mut() else { continue };
+            let Some(unit) = m.get("unit").and_then(|u| u.as_str()).map(str::to_string) else {
+                continue;
+            };
+            if gone_units.contains(&unit) {
+                m.remove("unit");
+                let person = Value::Object(m.clone());
+                let from = origin_of(path, "people", &person, origin);
+                let mut f = left_out(from, &person, String::new());
+                f.reason = tr!(
+                    "đã nhập không có đơn vị: đơn vị {unit} không nhập được",
+                    "imported without a unit: the unit {unit} could not be imported"
+                );
+                flagged.push(f);
+            }
+        }
+    }
     *text = yaml_doc(&header, &doc);
 }
 
@@ -831,6 +1047,187 @@ pub fn alignment_only(plan: &crate::plan::Plan) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    fn mailbox(uid: &str, cn: &str, extra: &[(&str, &str)]) -> LiveEntry {
+        let mut a = crate::live::Attrs::new();
+        a.insert("objectClass".into(), vec!["inetOrgPerson".into()]);
+        a.insert("uid".into(), vec![uid.into()]);
+        a.insert("cn".into(), vec![cn.into()]);
+        a.insert("mail".into(), vec![format!("{uid}@sonla.gov.vn")]);
+        for (k, v) in extra {
+            a.entry(k.to_string()).or_default().push(v.to_string());
+        }
+        LiveEntry::new(format!("uid={uid},ou=people,dc=sonla,dc=gov,dc=vn"), a)
+    }
+
+    fn drafted(entries: &[LiveEntry], tamper: impl Fn(&str, &mut String)) -> Draft {
+        let opts = ImportOptions {
+            domain: "sonla.gov.vn",
+            layout: LayoutName::Standard,
+            base_dn: None,
+            language: Language::En,
+            today: NaiveDate::from_ymd_opt(2026, 12, 4).unwrap(),
+        };
+        let mut d = draft(entries, &opts);
+        for (path, text) in d.files.iter_mut() {
+            tamper(path, text);
+        }
+        let validators = crate::schema::Validators::new();
+        let check = |set: &FileSet| {
+            crate::validate::validate(
+                set,
+                &validators,
+                &crate::validate::Options {
+                    lang: Some(Language::En),
+                    today: opts.today,
+                },
+            )
+        };
+        assert!(settle(&mut d, &check).is_valid());
+        d
+    }
+
+    #[test]
+    fn an_agency_that_cannot_be_drafted_lists_each_of_its_entries() {
+        let _en = crate::i18n::on_this_thread(Language::En);
+        let entries = [
+            mailbox("skhcn", "Sở Khoa học và Công nghệ", &[]),
+            mailbox("vp.skhcn", "Văn phòng", &[]),
+            mailbox("annv.skhcn", "Nguyễn Văn An", &[("ou", "Văn phòng")]),
+            mailbox("syt", "Sở Y tế", &[]),
+        ];
+        // Something about the agency as a whole that the validator refuses.
+        let d = drafted(&entries, |path, text| {
+            if path == "agencies/skhcn.yaml" {
+                text.push_str("code: [1]\n");
+            }
+        });
+        let mut left: Vec<(String, String)> = d
+            .skipped
+            .iter()
+            .map(|s| (s.address.clone().unwrap_or_default(), s.dn.clone()))
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                (
+                    "annv.skhcn@sonla.gov.vn",
+                    "uid=annv.skhcn,ou=people,dc=sonla,dc=gov,dc=vn"
+                ),
+                (
+                    "skhcn@sonla.gov.vn",
+                    "uid=skhcn,ou=people,dc=sonla,dc=gov,dc=vn"
+                ),
+                (
+                    "vp.skhcn@sonla.gov.vn",
+                    "uid=vp.skhcn,ou=people,dc=sonla,dc=gov,dc=vn"
+                ),
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string())),
+            "{:?}",
+            d.skipped
+        );
+        assert!(
+            d.skipped
+                .iter()
+                .all(|s| s.reason.contains("agencies/skhcn.yaml"))
+        );
+        assert_eq!((d.agencies, d.people), (1, 0), "the other agency stays");
+    }
+
+    #[test]
+    fn a_refused_agency_or_unit_name_becomes_a_placeholder_and_keeps_its_people() {
+        let _en = crate::i18n::on_this_thread(Language::En);
+        let entries = [
+            mailbox("skhcn", "Sở Khoa học và Công nghệ <script>", &[]),
+            mailbox("vp.skhcn", "Văn phòng <b>", &[]),
+            mailbox("annv.skhcn", "Nguyễn Văn An", &[("ou", "Văn phòng <b>")]),
+            mailbox(
+                "binhlt.skhcn",
+                "Lò Thị Bình",
+                &[("title", "Trưởng <phòng>")],
+            ),
+            mailbox("anx.skhcn", "Nguyễn Văn \u{410}n", &[]),
+        ];
+        let d = drafted(&entries, |_, _| {});
+        assert_eq!((d.agencies, d.units, d.people), (1, 1, 2));
+        let text = &d
+            .files
+            .iter()
+            .find(|(p, _)| p == "agencies/skhcn.yaml")
+            .unwrap()
+            .1;
+        assert!(text.contains("type: department\nname: SKHCN\n"), "{text}");
+        assert!(text.contains("name: VP\n"), "{text}");
+        assert!(
+            text.contains("unit: vp"),
+            "the person keeps the unit: {text}"
+        );
+        assert!(!text.contains("title"), "{text}");
+        let flagged: Vec<&str> = d.flagged.iter().map(|f| f.dn.as_str()).collect();
+        assert_eq!(
+            flagged,
+            [
+                "uid=skhcn,ou=people,dc=sonla,dc=gov,dc=vn",
+                "uid=vp.skhcn,ou=people,dc=sonla,dc=gov,dc=vn",
+                "uid=binhlt.skhcn,ou=people,dc=sonla,dc=gov,dc=vn",
+            ],
+            "{:?}",
+            d.flagged
+        );
+        assert!(
+            d.flagged[0].reason.contains("\"SKHCN\""),
+            "{:?}",
+            d.flagged[0]
+        );
+        assert_eq!(d.skipped.len(), 1, "{:?}", d.skipped);
+        assert_eq!(
+            d.skipped[0].dn,
+            "uid=anx.skhcn,ou=people,dc=sonla,dc=gov,dc=vn"
+        );
+        assert_eq!(
+            d.skipped[0].address.as_deref(),
+            Some("anx.skhcn@sonla.gov.vn")
+        );
+    }
+
+    #[test]
+    fn a_unit_left_out_leaves_its_people_in_without_it() {
+        let _en = crate::i18n::on_this_thread(Language::En);
+        let entries = [
+            mailbox("skhcn", "Sở Khoa học và Công nghệ", &[]),
+            // The unit delivers the agency's own address too: the
+            // validator refuses the unit.
+            mailbox(
+                "vp.skhcn",
+                "Văn phòng",
+                &[("mailLocalAddress", "skhcn@sonla.gov.vn")],
+            ),
+            mailbox("annv.skhcn", "Nguyễn Văn An", &[("ou", "Văn phòng")]),
+        ];
+        let d = drafted(&entries, |_, _| {});
+        assert_eq!(
+            (d.units, d.people),
+            (0, 1),
+            "{:?} {:?}",
+            d.skipped,
+            d.flagged
+        );
+        assert_eq!(
+            d.skipped[0].dn,
+            "uid=vp.skhcn,ou=people,dc=sonla,dc=gov,dc=vn"
+        );
+        assert_eq!(
+            d.flagged[0].dn,
+            "uid=annv.skhcn,ou=people,dc=sonla,dc=gov,dc=vn"
+        );
+        assert!(
+            d.flagged[0].reason.contains("without a unit"),
+            "{:?}",
+            d.flagged
+        );
+    }
+
     #[test]
     fn quotas_are_written_in_the_largest_unit_they_fill() {
         assert_eq!(quota_text(2 << 30), "2GiB");
@@ -854,5 +1251,8 @@ mod tests {
         assert_eq!(agency_type("Phường Tô Hiệu", "ptohieu"), "office");
         assert_eq!(agency_type("Sở Y tế", "syt"), "department");
         assert_eq!(agency_type("Trung tâm CNTT", "ttcntt"), "unit-public");
+        // A refused letter does not hide the kind.
+        assert_eq!(agency_type("Sở Khoa học <script>", "skhcn"), "department");
+        assert_eq!(agency_type("Sở Công ngh\u{435}", "scn"), "department");
     }
 }

@@ -3141,14 +3141,26 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
     );
     let mut dir = hopthu::live::Directory::connect(&target.connect).await?;
     let live = hopthu::reconcile::read_live(&mut dir, &target).await?;
-    dir.close().await?;
     if !live.base_exists {
+        let _ = dir.close().await;
         let base = &target.base_dn;
         anyhow::bail!(tr!(
             "base DN {base} không có trong thư mục đang chạy; chưa ghi gì",
             "the base DN {base} does not exist in the live directory; nothing was written"
         ));
     }
+    // Mailboxes outside the base are not imported; they are listed.
+    let outside = dir
+        .read_outside(
+            &target.base_dn,
+            &hopthu::live::Selection {
+                base: String::new(),
+                any_object_class: vec![target.layout.mailbox_class.to_string()],
+                attrs: vec!["mail".into()],
+            },
+        )
+        .await;
+    dir.close().await?;
     say(
         format!(
             "đã đọc {} mục trong {:.1} s; đang lập kho",
@@ -3182,6 +3194,15 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
                 today,
             },
         )
+    };
+    let outside_failed = match outside {
+        Ok(entries) => {
+            draft
+                .skipped
+                .extend(import::outside_base(&entries, &domain, &target.base_dn));
+            None
+        }
+        Err(e) => Some(e),
     };
     let outcome = import::settle(&mut draft, &check);
     if !outcome.is_valid() {
@@ -3257,14 +3278,53 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
             )
         }
     );
+    let dn_of = |dn: &str| {
+        if dn.is_empty() {
+            "-".to_string()
+        } else {
+            dn.to_string()
+        }
+    };
     for s in &draft.skipped {
         println!(
             "  ✗ {} {}: {}",
             s.address.as_deref().unwrap_or("-"),
-            s.dn,
+            dn_of(&s.dn),
             s.reason
         );
     }
+    if !draft.flagged.is_empty() {
+        let n = draft.flagged.len();
+        println!(
+            "{}",
+            tr!(
+                "{n} mục đã nhập nhưng cần người sửa trước khi commit:",
+                "{n} entries imported with something a person must put right before the commit:"
+            )
+        );
+        for s in &draft.flagged {
+            println!(
+                "  ! {} {}: {}",
+                s.address.as_deref().unwrap_or("-"),
+                dn_of(&s.dn),
+                s.reason
+            );
+        }
+    }
+    if let Some(e) = &outside_failed {
+        let base = &target.base_dn;
+        say(
+            format!(
+                "không xem được các mục ngoài base DN {base} ({e}); nếu có, chúng không được liệt kê ở trên"
+            ),
+            format!(
+                "the entries outside the base DN {base} could not be looked at ({e}); any there are not listed above"
+            ),
+        );
+    }
+    // Exit 1 when entries were left out or need a person: the repository
+    // is written, and is not the whole directory yet.
+    let incomplete = !draft.skipped.is_empty() || !draft.flagged.is_empty();
     if !a.adopt {
         println!(
             "{}",
@@ -3280,7 +3340,11 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
                 )
             }
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if incomplete {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
     }
 
     // Adopt, then bring hopthu's attributes and names in line: the first
@@ -3433,7 +3497,7 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
             )
         }
     );
-    Ok(if settled {
+    Ok(if settled && !incomplete {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -102,8 +102,13 @@ fn a_messy_directory_becomes_a_valid_repository_and_the_first_plan_is_empty() {
     args.extend(live);
     let o = hopthu(&args, t);
     let out = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}");
+    // Entries were left out (listed below): exit 1, the rest is written and
+    // adopted.
+    assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("đang đọc"), "progress is shown: {out}");
+    // The server's naming contexts were looked at for entries outside the
+    // base (there are none).
+    assert!(!out.contains("ngoài base DN"), "{out}");
     assert!(out.contains("2 cơ quan, 1 đơn vị, 7 người"), "{out}");
     assert!(
         out.contains("admin@sonla.gov.vn"),
@@ -287,4 +292,205 @@ fn a_domain_that_is_not_one_is_refused_before_anything_is_read() {
         assert!(text(&o).contains("không phải là tên miền"), "{}", text(&o));
         assert!(!tmp.path().join("repo").exists());
     }
+}
+
+fn ldif_entry(dn: &str, mail: &str, cn: &str, extra: &str) -> String {
+    format!(
+        "dn: {dn}\nobjectClass: inetOrgPerson\nuid: {}\ncn: {cn}\nsn: x\nmail: {mail}\n{extra}\n",
+        mail.split('@').next().unwrap()
+    )
+}
+
+/// A directory as `ldapsearch -x` exports it: comments, entries without
+/// operational attributes, the outcome of the search; no end line of
+/// hopthu's.
+fn export(people: &[String]) -> String {
+    format!(
+        "# extended LDIF\n#\n# LDAPv3\n# base <dc=sonla,dc=gov,dc=vn> with scope subtree\n#\n\n\
+         dn: dc=sonla,dc=gov,dc=vn\nobjectClass: dcObject\nobjectClass: organization\ndc: sonla\no: Son La\n\n\
+         dn: {PEOPLE}\nobjectClass: organizationalUnit\nou: people\n\n\
+         {}\
+         # search result\nsearch: 2\nresult: 0 Success\n\n# numEntries: {}\n",
+        people.concat(),
+        people.len() + 2
+    )
+}
+
+fn person(uid: &str, cn: &str, extra: &str) -> String {
+    ldif_entry(
+        &format!("uid={uid},{PEOPLE}"),
+        &format!("{uid}@sonla.gov.vn"),
+        cn,
+        extra,
+    )
+}
+
+fn import_ldif(t: &Path, file: &str, extra: &[&str]) -> Output {
+    let live = format!("ldif:{file}");
+    let mut args = vec![
+        "import",
+        "--out",
+        "repo",
+        "--domain",
+        "sonla.gov.vn",
+        "--live",
+        live.as_str(),
+    ];
+    args.extend(extra);
+    hopthu(&args, t)
+}
+
+#[test]
+fn a_servers_export_without_hopthus_end_line_is_imported_and_adopted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    std::fs::write(
+        t.join("export.ldif"),
+        export(&[
+            person("skhcn", "Sở Khoa học và Công nghệ", ""),
+            person("vp.skhcn", "Văn phòng", ""),
+            person("annv.skhcn", "Nguyễn Văn An", "ou: Văn phòng\n"),
+        ]),
+    )
+    .unwrap();
+    let o = import_ldif(t, "export.ldif", &["--adopt"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("1 cơ quan, 1 đơn vị, 1 người"), "{out}");
+    assert!(out.contains("0 mục không nhập"), "{out}");
+    assert!(out.contains("không có gì phải làm"), "{out}");
+    // Written once: hopthu's own form from now on.
+    let saved = std::fs::read_to_string(t.join("export.ldif")).unwrap();
+    assert!(saved.contains("# hopthu live directory"), "{saved}");
+    assert!(
+        saved
+            .trim_end()
+            .ends_with("# end of the hopthu live directory"),
+        "{saved}"
+    );
+    let mut args = vec![
+        "plan",
+        "repo",
+        "--detailed-exitcode",
+        "--live",
+        "ldif:export.ldif",
+    ];
+    let o = hopthu(&args, t);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // A cut of that file is now told by the missing end line.
+    let cut = saved.rfind("\ndn: ").unwrap() + 1;
+    std::fs::write(t.join("export.ldif"), &saved[..cut]).unwrap();
+    args.push("--lang");
+    args.push("en");
+    let o = hopthu(&args, t);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("torn"), "{}", text(&o));
+}
+
+#[test]
+fn an_agency_whose_name_is_refused_keeps_its_people_and_each_entry_left_out_is_listed() {
+    for (agency_name, refused) in [
+        ("Sở Khoa học và Công nghệ <script>", "`<` (U+003C)"),
+        ("Sở Khoa học và Công ngh\u{435}", "`\u{435}` (U+0435)"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        std::fs::write(
+            t.join("x.ldif"),
+            export(&[
+                person("skhcn", agency_name, ""),
+                person("annv.skhcn", "Nguyễn Văn An", ""),
+                person("anx.skhcn", "Nguyễn Văn \u{410}n", ""),
+            ]),
+        )
+        .unwrap();
+        let o = import_ldif(t, "x.ldif", &[]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        assert!(out.contains("1 cơ quan, 0 đơn vị, 1 người"), "{out}");
+        assert!(out.contains("1 mục không nhập"), "{out}");
+        // The bad person, by its own address and DN.
+        assert!(
+            out.contains(&format!(
+                "  ✗ anx.skhcn@sonla.gov.vn uid=anx.skhcn,{PEOPLE}: agencies/skhcn.yaml: tên chứa ký tự `\u{410}` (U+0410)"
+            )),
+            "{out}"
+        );
+        // The agency: imported under a placeholder, flagged for a person.
+        assert!(
+            out.contains(&format!(
+                "  ! skhcn@sonla.gov.vn uid=skhcn,{PEOPLE}: tên \"{agency_name}\" bị từ chối (tên chứa ký tự {refused}"
+            )),
+            "{out}"
+        );
+        assert!(out.contains("tạm ghi \"SKHCN\""), "{out}");
+        let skhcn = std::fs::read_to_string(t.join("repo/agencies/skhcn.yaml")).unwrap();
+        assert!(skhcn.contains("type: department\nname: SKHCN\n"), "{skhcn}");
+        assert!(skhcn.contains("- id: annv.skhcn\n"), "{skhcn}");
+        assert!(skhcn.starts_with("# yaml-language-server"), "{skhcn}");
+        assert!(skhcn.contains("# hopthu import: tên tạm"), "{skhcn}");
+        let o = hopthu(&["validate", "repo"], t);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+        // With --adopt: the people are taken over; the agency's mailbox is
+        // not until its names agree, and says so.
+        std::fs::remove_dir_all(t.join("repo")).unwrap();
+        let o = import_ldif(t, "x.ldif", &["--adopt", "--lang", "en"]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        assert!(
+            out.contains(&format!(
+                "  ✗ anx.skhcn@sonla.gov.vn uid=anx.skhcn,{PEOPLE}: "
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains("1 entries imported with something a person must put right"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  ✗ skhcn@sonla.gov.vn: the name in the directory is"),
+            "{out}"
+        );
+        let live = std::fs::read_to_string(t.join("x.ldif")).unwrap();
+        assert!(live.contains("hopthuKey: person/annv.skhcn"), "{live}");
+        assert!(!live.contains("hopthuKey: agency/"), "{live}");
+    }
+}
+
+#[test]
+fn an_entry_outside_the_base_dn_is_listed_not_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let mut text_of = export(&[
+        person("skhcn", "Sở Khoa học và Công nghệ", ""),
+        person("annv.skhcn", "Nguyễn Văn An", ""),
+    ]);
+    text_of.push_str(&format!(
+        "\ndn: dc=other,dc=vn\nobjectClass: dcObject\nobjectClass: organization\ndc: other\no: Other\n\n{}{}",
+        ldif_entry("uid=a.skhcn,dc=other,dc=vn", "a.skhcn@sonla.gov.vn", "Lê Văn A", ""),
+        // Not an address of the domain: not the province's.
+        ldif_entry("uid=b,dc=other,dc=vn", "b@other.vn", "Lê Văn B", ""),
+    ));
+    std::fs::write(t.join("x.ldif"), &text_of).unwrap();
+    let o = import_ldif(t, "x.ldif", &[]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("1 cơ quan, 0 đơn vị, 1 người"), "{out}");
+    assert!(out.contains("1 mục không nhập"), "{out}");
+    assert!(
+        out.contains(
+            "  ✗ a.skhcn@sonla.gov.vn uid=a.skhcn,dc=other,dc=vn: nằm ngoài base DN dc=sonla,dc=gov,dc=vn"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("b@other.vn"), "{out}");
+    std::fs::remove_dir_all(t.join("repo")).unwrap();
+    let o = import_ldif(t, "x.ldif", &["--lang", "en"]);
+    let out = text(&o);
+    assert!(
+        out.contains("  ✗ a.skhcn@sonla.gov.vn uid=a.skhcn,dc=other,dc=vn: outside the base DN dc=sonla,dc=gov,dc=vn"),
+        "{out}"
+    );
+    assert!(out.contains("1 entries left out"), "{out}");
 }

@@ -627,6 +627,189 @@ fn a_torn_or_garbage_file_is_an_error_naming_the_line_and_is_not_overwritten() {
     }
 }
 
+/// What `ldapsearch -x -b BASE` prints: comments, the entries, and the
+/// outcome of the search. No hopthu header, no end line, no entryUUID.
+fn ldapsearch_export(result: &str) -> String {
+    format!(
+        "# extended LDIF\n#\n# LDAPv3\n# base <{BASE}> with scope subtree\n\
+         # filter: (objectclass=*)\n# requesting: ALL\n#\n\n\
+         # sonla.gov.vn\ndn: {BASE}\nobjectClass: dcObject\nobjectClass: organization\n\
+         dc: sonla\no: Son La\n\n\
+         # people, sonla.gov.vn\ndn: {PEOPLE}\nobjectClass: organizationalUnit\nou: people\n\n\
+         dn: uid=an.nv,{PEOPLE}\nobjectClass: inetOrgPerson\nuid: an.nv\n\
+         cn:: {}\nsn: x\nmail: an.nv@sonla.gov.vn\n\n\
+         # search result\nsearch: 2\nresult: {result}\n\n\
+         # numResponses: 4\n# numEntries: 3\n",
+        base64::engine::general_purpose::STANDARD.encode("Nguyễn Văn An")
+    )
+}
+
+/// What `slapcat` prints: entries only, operational attributes included.
+fn slapcat_export() -> String {
+    format!(
+        "dn: {BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: sonla\no: Son La\n\
+         entryUUID: 0b6e8a7c-1111-4c3e-9a55-6f0e5d1c2a01\ncreatorsName: cn=admin,{BASE}\n\
+         createTimestamp: 20240101000000Z\n\n\
+         dn: {PEOPLE}\nobjectClass: organizationalUnit\nou: people\n\
+         entryUUID: 0b6e8a7c-2222-4c3e-9a55-6f0e5d1c2a02\n\n\
+         dn: uid=an.nv,{PEOPLE}\nobjectClass: inetOrgPerson\nuid: an.nv\ncn: An\nsn: x\n\
+         description: a description long enough that the exporting tool folded it\n  onto a second line\n\
+         mail: an.nv@sonla.gov.vn\nentryUUID: 0b6e8a7c-3333-4c3e-9a55-6f0e5d1c2a03\n\n"
+    )
+}
+
+#[test]
+fn an_export_from_a_server_is_read_without_an_end_line_and_is_hopthus_after_the_first_save() {
+    let _en = hopthu::i18n::on_this_thread(hopthu::model::Language::En);
+    let f = fixture();
+    for (what, text) in [
+        ("ldapsearch", ldapsearch_export("0 Success")),
+        ("slapcat", slapcat_export()),
+        ("ldapsearch -LLL, CRLF", {
+            let t = ldapsearch_export("0 Success");
+            let body: String = t
+                .lines()
+                .filter(|l| {
+                    !l.starts_with('#') && !l.starts_with("search:") && !l.starts_with("result:")
+                })
+                .map(|l| format!("{l}\r\n"))
+                .collect();
+            body
+        }),
+    ] {
+        fs::write(&f.path, &text).unwrap();
+        let mut dir = match LdifDirectory::open(&f.path) {
+            Ok(d) => d,
+            Err(e) => panic!("{what}: refused: {e}"),
+        };
+        let an = one(&dir, &person_dn("an.nv"), &["*", "+"]);
+        assert_eq!(an.get("mail"), ["an.nv@sonla.gov.vn"], "{what}");
+        // Every entry has an entryUUID, as on a server: the export's, or
+        // one given at the first read.
+        let uuid = an.first("entryUUID").expect("an entryUUID").to_string();
+        if what == "slapcat" {
+            assert_eq!(uuid, "0b6e8a7c-3333-4c3e-9a55-6f0e5d1c2a03");
+        }
+        assert_eq!(
+            fs::read_to_string(&f.path).unwrap(),
+            text,
+            "{what}: read only"
+        );
+
+        // The first write saves it in hopthu's own form, the UUID kept.
+        all_ok(&dir.write(vec![add_person("binh.lt", "Lò Thị Bình")]));
+        let saved = fs::read_to_string(&f.path).unwrap();
+        assert!(
+            saved.starts_with("version: 1\n# hopthu live directory"),
+            "{what}: {saved}"
+        );
+        assert!(
+            saved
+                .trim_end()
+                .ends_with("# end of the hopthu live directory"),
+            "{what}: {saved}"
+        );
+        let again = LdifDirectory::open(&f.path).unwrap();
+        assert_eq!(
+            one(&again, &person_dn("an.nv"), &["entryUUID"]).first("entryUUID"),
+            Some(uuid.as_str()),
+            "{what}"
+        );
+        // From now on a cut at a record boundary is told by the end line.
+        let cut = saved.rfind("\ndn: ").unwrap() + 1;
+        fs::write(&f.path, &saved[..cut]).unwrap();
+        let err = LdifDirectory::open(&f.path)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(err.contains("torn"), "{what}: {err}");
+    }
+}
+
+#[test]
+fn a_cut_or_failed_export_is_refused_naming_the_line() {
+    let _en = hopthu::i18n::on_this_thread(hopthu::model::Language::En);
+    let f = fixture();
+    let whole = slapcat_export();
+    let mail_at = whole.find("mail: an.nv@").unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode("Nguyễn Văn An");
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "cut in the middle of a line",
+            whole[..mail_at + 12].to_string(),
+            "line 22: the file stops in the middle of this line",
+        ),
+        (
+            "cut in the middle of a base64 value",
+            format!(
+                "dn: {BASE}\nobjectClass: top\ncn:: {}\n",
+                &b64[..b64.len() - 3]
+            ),
+            "line 3: cn: bad base64",
+        ),
+        (
+            "cut in the middle of a base64 value, at no line end",
+            format!("dn: {BASE}\nobjectClass: top\ncn:: {}", &b64[..8]),
+            "line 3: the file stops in the middle",
+        ),
+        (
+            "a dangling continuation",
+            format!("dn: {BASE}\nobjectClass: top\n\n continued\n"),
+            "line 4: a continuation line",
+        ),
+        (
+            "ldapsearch hit its size limit",
+            ldapsearch_export("4 Size limit exceeded"),
+            "line 30: ldapsearch reported \"4 Size limit exceeded\"",
+        ),
+        (
+            "a referral",
+            format!(
+                "dn: {BASE}\nobjectClass: top\n\n# search reference\nref: ldap://other/{PEOPLE}??sub\n\n"
+            ),
+            "line 5: the server referred part of the tree elsewhere",
+        ),
+        (
+            "no entry at all",
+            "version: 1\n# exported\n".into(),
+            "holds no entry",
+        ),
+    ];
+    for (what, text, expect) in cases {
+        fs::write(&f.path, &text).unwrap();
+        let err = match LdifDirectory::open(&f.path) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{what}: accepted"),
+        };
+        assert!(err.contains(expect), "{what}: {err}");
+        assert_eq!(
+            fs::read_to_string(&f.path).unwrap(),
+            text,
+            "{what}: touched"
+        );
+    }
+
+    // A hopthu file with lines added after its end line says where.
+    fs::remove_file(&f.path).unwrap();
+    drop(populated(&f.path));
+    let mut text = fs::read_to_string(&f.path).unwrap();
+    let n = text.lines().count() + 2;
+    text.push_str(&format!(
+        "\ndn: uid=x,{PEOPLE}\nobjectClass: inetOrgPerson\n"
+    ));
+    fs::write(&f.path, &text).unwrap();
+    let err = LdifDirectory::open(&f.path)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "line {n}: this line comes after hopthu's last line"
+        )),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_failed_save_keeps_the_old_file_and_fails_every_write_of_the_batch() {
     let f = fixture();

@@ -177,6 +177,29 @@ impl LdapDirectory {
         }
     }
 
+    /// The `namingContexts` of the root DSE.
+    pub async fn naming_contexts(&mut self) -> Result<Vec<String>, DirError> {
+        let fail = |reason: String| DirError::Incomplete {
+            base: String::new(),
+            reason,
+        };
+        let mut ldap = self.ldap.clone();
+        let ldap3::SearchResult(entries, res) = ldap
+            .with_timeout(TIMEOUT)
+            .search("", Scope::Base, "(objectClass=*)", vec!["namingContexts"])
+            .await
+            .map_err(|e| self.explain(fail(describe(&e))))?;
+        if res.rc != 0 {
+            return Err(fail(WriteError::new(res.rc, &res.text).message));
+        }
+        let mut out = Vec::new();
+        for e in entries {
+            let e = entry_from(e).map_err(fail)?;
+            out.extend(e.get("namingContexts").iter().cloned());
+        }
+        Ok(out)
+    }
+
     /// Carry out the writes, up to `concurrency` at once; one result per
     /// write, in input order. A refused write does not stop the others.
     pub async fn write(&mut self, writes: Vec<Write>) -> Vec<Result<(), WriteError>> {

@@ -35,6 +35,14 @@
 //! space, `:` or `<`, a trailing space, control characters), lines folded at
 //! 76 columns, and a trailer comment. A file with the header but without the
 //! trailer is torn and refused.
+//!
+//! A file from elsewhere (slapcat, ldapsearch, written by hand) has no
+//! header and needs no trailer. It is read when it parses whole: its last
+//! line ends with a line break, it holds at least one entry, and the status
+//! ldapsearch prints (`search:`/`result:`) says the search succeeded (a
+//! `ref:` line, a part of the tree not exported, is refused). An entry
+//! without an `entryUUID` (an export without the operational attributes)
+//! is given one. The first save writes it in the form above.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -208,6 +216,19 @@ impl LdifDirectory {
 
     pub fn exists(&self, dn: &str) -> bool {
         key_of(dn).is_ok_and(|k| self.entries.contains_key(&k))
+    }
+
+    /// The DNs of the file's top entries (those whose parent it does not
+    /// hold), as a server lists its naming contexts.
+    pub fn naming_contexts(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter(|(k, _)| {
+                !k.rsplit_once(KEY_SEP)
+                    .is_some_and(|(parent, _)| self.entries.contains_key(parent))
+            })
+            .map(|(_, e)| e.dn.clone())
+            .collect()
     }
 
     /// Apply the writes in order, then save the file once, atomically. If
@@ -778,13 +799,14 @@ fn load(path: &Path) -> Result<BTreeMap<String, Entry>, DirError> {
                 },
             });
         }
-        entries.insert(
-            key,
-            Entry {
-                dn: rec.dn,
-                attrs: rec.attrs,
-            },
-        );
+        // Every entry of a server has an entryUUID; an export made without
+        // the operational attributes lost it. The entry gets one here, kept
+        // from the first save, so that it can be adopted like any other.
+        let mut attrs = rec.attrs;
+        if values(&attrs, "entryUUID").is_empty() {
+            attrs.push(("entryUUID".into(), vec![new_uuid()]));
+        }
+        entries.insert(key, Entry { dn: rec.dn, attrs });
     }
     Ok(entries)
 }
@@ -808,6 +830,7 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
     // Physical lines into logical ones (unfolded), comments, blank lines.
     let mut items: Vec<Item> = Vec::new();
     let mut last_line = 0;
+    let (mut trailer_seen, mut after_trailer) = (false, None);
     for (i, raw) in text.split('\n').enumerate() {
         let n = i + 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
@@ -832,7 +855,13 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
         } else if line.starts_with('#') {
             items.push(Item::Comment(line.to_string()));
         } else {
+            if trailer_seen && after_trailer.is_none() {
+                after_trailer = Some(n);
+            }
             items.push(Item::Line(n, line.to_string()));
+        }
+        if line == TRAILER {
+            trailer_seen = true;
         }
     }
 
@@ -844,6 +873,16 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
     if first_comment == Some(HEADER) {
         let last = items.iter().rev().find(|it| !matches!(it, Item::Blank));
         if !matches!(last, Some(Item::Comment(c)) if c == TRAILER) {
+            // Lines added after the end line by hand are not a cut.
+            if let Some(n) = after_trailer {
+                return Err((
+                    n,
+                    tr!(
+                        "dòng này nằm sau dòng cuối {TRAILER:?} mà hopthu ghi: hãy chuyển nội dung lên trước dòng đó",
+                        "this line comes after hopthu's last line {TRAILER:?}: move what follows it above that line"
+                    ),
+                ));
+            }
             return Err((
                 last_line.max(1),
                 tr!(
@@ -854,7 +893,22 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
                 ),
             ));
         }
+    } else if !text.ends_with('\n') {
+        // A file from elsewhere (an export, a hand-written file) has no end
+        // line to tell a cut; a complete one ends with a line break, one cut
+        // in the middle of a line does not.
+        return Err((
+            last_line.max(1),
+            tr!(
+                "tệp dừng giữa dòng này (không có dấu xuống dòng ở cuối): tệp không đầy đủ (bị cắt); \
+                 hãy xuất lại, hoặc thêm dấu xuống dòng nếu dòng này đã đủ",
+                "the file stops in the middle of this line (no line break at the end): it is incomplete (cut); \
+                 export it again, or add a line break if the line is whole"
+            ),
+        ));
     }
+
+    let hopthus = first_comment == Some(HEADER);
 
     // Group into records.
     let mut groups: Vec<Vec<(usize, String)>> = Vec::new();
@@ -898,6 +952,36 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
         }
         let (first, l) = lines.next().expect("groups are not empty");
         let (name, dn) = parse_line(first, &l)?;
+        // What ldapsearch prints around the entries it found: the outcome
+        // of the search (a complete export says `result: 0 Success`) and
+        // the parts of the tree it was referred elsewhere for.
+        if name.eq_ignore_ascii_case("search") {
+            for (n, l) in lines {
+                let (name, value) = parse_line(n, &l)?;
+                if name.eq_ignore_ascii_case("result")
+                    && value.split_whitespace().next() != Some("0")
+                {
+                    let value = value.trim();
+                    return Err((
+                        n,
+                        tr!(
+                            "ldapsearch báo kết quả {value:?}: bản xuất không đầy đủ; hãy xuất lại",
+                            "ldapsearch reported {value:?}: the export is incomplete; export it again"
+                        ),
+                    ));
+                }
+            }
+            continue;
+        }
+        if name.eq_ignore_ascii_case("ref") {
+            return Err((
+                first,
+                tr!(
+                    "máy chủ chuyển một phần cây thư mục sang nơi khác ({dn}): bản xuất không có phần đó",
+                    "the server referred part of the tree elsewhere ({dn}): the export does not hold it"
+                ),
+            ));
+        }
         if !name.eq_ignore_ascii_case("dn") {
             return Err((
                 first,
@@ -969,6 +1053,18 @@ fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
             dn,
             attrs,
         });
+    }
+    // A file hopthu did not write, without a single entry, is what is left
+    // of one cut or emptied: reading it as an empty directory would plan to
+    // create everything again.
+    if records.is_empty() && !hopthus {
+        return Err((
+            last_line.max(1),
+            tr!(
+                "tệp không có mục nào; hopthu không bao giờ để tệp như vậy. Hãy xóa tệp để bắt đầu một thư mục trống, hoặc khôi phục tệp từ bản sao lưu",
+                "the file holds no entry; hopthu never leaves it so. Remove it to start an empty directory, or restore it from a backup"
+            ),
+        ));
     }
     Ok(records)
 }

@@ -439,6 +439,9 @@ pub trait Backend {
     /// One result per write, in order; the writes of a batch do not depend
     /// on each other.
     async fn write(&mut self, writes: Vec<Write>) -> Vec<Result<(), WriteError>>;
+    /// The roots of the trees the directory holds (a server's
+    /// `namingContexts`), for looking outside the base.
+    async fn naming_contexts(&mut self) -> Result<Vec<String>, DirError>;
     /// A directory with no entry at all, whose base hopthu may create.
     fn holds_nothing(&self) -> bool;
     /// Refuse every write not yet sent once `fence` is lowered.
@@ -455,6 +458,9 @@ impl Backend for ldap::LdapDirectory {
     }
     async fn write(&mut self, writes: Vec<Write>) -> Vec<Result<(), WriteError>> {
         ldap::LdapDirectory::write(self, writes).await
+    }
+    async fn naming_contexts(&mut self) -> Result<Vec<String>, DirError> {
+        ldap::LdapDirectory::naming_contexts(self).await
     }
     /// A server's base is made by its administrator, never by hopthu.
     fn holds_nothing(&self) -> bool {
@@ -477,6 +483,9 @@ impl Backend for ldif::LdifDirectory {
     }
     async fn write(&mut self, writes: Vec<Write>) -> Vec<Result<(), WriteError>> {
         ldif::LdifDirectory::write(self, writes)
+    }
+    async fn naming_contexts(&mut self) -> Result<Vec<String>, DirError> {
+        Ok(ldif::LdifDirectory::naming_contexts(self))
     }
     fn holds_nothing(&self) -> bool {
         self.is_empty()
@@ -531,6 +540,48 @@ impl Directory {
             Directory::Ldap(d) => Backend::read(d, sel).await,
             Directory::Ldif(d) => Backend::read(d, sel).await,
         }
+    }
+
+    /// The roots of the trees the directory holds (a server's
+    /// `namingContexts` in its root DSE; a file's top entries).
+    pub async fn naming_contexts(&mut self) -> Result<Vec<String>, DirError> {
+        match self {
+            Directory::Ldap(d) => Backend::naming_contexts(d).await,
+            Directory::Ldif(d) => Backend::naming_contexts(d).await,
+        }
+    }
+
+    /// Every selected entry outside `base` (neither it nor under it), from
+    /// the other trees the directory holds and from a tree above the base.
+    pub async fn read_outside(
+        &mut self,
+        base: &str,
+        sel: &Selection,
+    ) -> Result<Vec<LiveEntry>, DirError> {
+        let Ok(base_rdns) = dn::normalized_rdns(base) else {
+            return Ok(Vec::new());
+        };
+        let under = |dn: &str, top: &[String]| {
+            dn::normalized_rdns(dn).is_ok_and(|r| r.len() >= top.len() && r.ends_with(top))
+        };
+        let mut out = Vec::new();
+        for context in self.naming_contexts().await? {
+            // A tree inside the base was read with it.
+            if context.trim().is_empty() || under(&context, &base_rdns) {
+                continue;
+            }
+            let part = Selection {
+                base: context,
+                ..sel.clone()
+            };
+            out.extend(
+                self.read(&part)
+                    .await?
+                    .into_iter()
+                    .filter(|e| !under(&e.dn, &base_rdns)),
+            );
+        }
+        Ok(out)
     }
 
     /// An embedded file directory with no entry at all: the only kind of
