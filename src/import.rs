@@ -670,7 +670,9 @@ pub fn settle(
     draft: &mut Draft,
     validate: &dyn Fn(&FileSet) -> crate::validate::Outcome,
 ) -> crate::validate::Outcome {
-    for _ in 0..6 {
+    // A few rounds settle a draft; one with more errors in a file than the
+    // validator lists (E009) takes a round per thousand.
+    for _ in 0..64 {
         let outcome = validate(&draft.file_set());
         if outcome.is_valid() {
             draft.legacy = outcome
@@ -688,7 +690,13 @@ pub fn settle(
         // By file: pointers to mark legacy, items to leave out.
         let mut legacy: HashMap<String, Vec<String>> = HashMap::new();
         let mut drop: HashMap<String, Vec<(String, String)>> = HashMap::new();
-        for d in outcome.diagnostics.iter().filter(|d| d.is_error()) {
+        // A file with more errors than are listed says how many are left
+        // (E009): those come back in the next round.
+        for d in outcome
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error() && d.code != "E009")
+        {
             if d.code == "E040" {
                 legacy
                     .entry(d.file.clone())
@@ -708,6 +716,7 @@ pub fn settle(
                 .or_default()
                 .push((item, d.message.clone()));
         }
+        let before: Vec<usize> = draft.files.iter().map(|(_, t)| t.len()).collect();
         for (path, text) in draft.files.iter_mut() {
             let (Some(l), d) = (legacy.get(path.as_str()), drop.get(path.as_str())) else {
                 if let Some(d) = drop.get(path.as_str()) {
@@ -724,7 +733,11 @@ pub fn settle(
                 &mut draft.skipped,
             );
         }
+        let after: Vec<usize> = draft.files.iter().map(|(_, t)| t.len()).collect();
         draft.files.retain(|(_, t)| !t.is_empty());
+        if before == after {
+            break; // nothing more this round can fix
+        }
     }
     validate(&draft.file_set())
 }

@@ -1737,7 +1737,11 @@ fn cmd_validate(
     };
     let mut out = stdout.lock();
     match format {
-        Format::Json => writeln!(out, "{}", diagnostics::render_json(&outcome.diagnostics))?,
+        Format::Json => writeln!(
+            out,
+            "{}",
+            diagnostics::render_json(&outcome.diagnostics, outcome.omitted)
+        )?,
         Format::Github => {
             let prefix = prefix();
             for d in &outcome.diagnostics {
