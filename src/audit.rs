@@ -510,7 +510,10 @@ impl AuditLog {
         keep_days: u32,
     ) -> Result<Vec<PathBuf>, RetentionError> {
         check_keep_days(keep_days)?;
-        let limit = now - chrono::Duration::days(i64::from(keep_days));
+        // A retention longer than dates reach keeps everything.
+        let limit = now
+            .checked_sub_days(chrono::Days::new(u64::from(keep_days)))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let current = std::fs::metadata(&self.path).ok();
         let mut removed = Vec::new();
         for f in self.monthly_files()? {

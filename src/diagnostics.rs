@@ -24,9 +24,12 @@ pub struct Diagnostic {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
-    /// The offending source line, for the caret display.
+    /// The offending source line, for the caret display: from its char
+    /// `source_from` on (a very long line is kept only around the column).
     #[serde(skip)]
     pub source_line: Option<String>,
+    #[serde(skip)]
+    pub source_from: usize,
     /// How many characters the caret underlines.
     #[serde(skip)]
     pub width: usize,
@@ -40,10 +43,22 @@ impl Diagnostic {
 
 /// Sort by file, position and code so output is stable run to run.
 pub fn sort(diags: &mut [Diagnostic]) {
-    diags.sort_by(|a, b| {
-        (&a.file, a.line, a.column, a.code, &a.message)
-            .cmp(&(&b.file, b.line, b.column, b.code, &b.message))
-    });
+    diags.sort_by(compare);
+}
+
+/// The order of [`sort`].
+pub fn compare(a: &Diagnostic, b: &Diagnostic) -> std::cmp::Ordering {
+    (&a.file, a.line, a.column, a.code, &a.message)
+        .cmp(&(&b.file, b.line, b.column, b.code, &b.message))
+}
+
+/// How many characters of a source line are shown around the column.
+pub const WINDOW: usize = 120;
+
+/// The first character (counted from 0) of a source line shown for a
+/// finding at `column`: a long line is shown as a window around it.
+pub fn window_start(column: u32) -> usize {
+    (column.saturating_sub(1) as usize).saturating_sub(WINDOW / 2)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,11 +99,13 @@ pub fn render_human(d: &Diagnostic, color: bool, lang: crate::model::Language) -
         let pad = " ".repeat(num.len());
         // Very long lines are shown as a window around the column.
         let col = d.column.saturating_sub(1) as usize;
-        let skip = col.saturating_sub(60);
+        let skip = window_start(d.column);
+        // The text held may start later than the line does.
+        let from = skip.saturating_sub(d.source_from);
         let mut shown: String = src
             .chars()
-            .skip(skip)
-            .take(120)
+            .skip(from)
+            .take(WINDOW)
             .map(|c| if c == '\t' { ' ' } else { c })
             .collect();
         let mut lead_len = col - skip;
@@ -96,7 +113,7 @@ pub fn render_human(d: &Diagnostic, color: bool, lang: crate::model::Language) -
             shown.insert(0, '…');
             lead_len += 1;
         }
-        if src.chars().count() > skip + 120 {
+        if src.chars().nth(from + WINDOW).is_some() {
             shown.push('…');
         }
         let lead: String = " ".repeat(lead_len);
@@ -196,12 +213,15 @@ pub struct Report<'a> {
     pub diagnostics: &'a [Diagnostic],
 }
 
-pub fn render_json(diags: &[Diagnostic]) -> String {
-    let errors = diags.iter().filter(|d| d.is_error()).count();
+/// `omitted`: errors found but not listed (a file's errors past the first
+/// thousand, which one E009 diagnostic stands for); they count.
+pub fn render_json(diags: &[Diagnostic], omitted: usize) -> String {
+    let listed = diags.iter().filter(|d| d.is_error()).count();
+    let told = diags.iter().filter(|d| d.code == "E009").count();
     let report = Report {
-        valid: errors == 0,
-        errors,
-        warnings: diags.len() - errors,
+        valid: listed == 0,
+        errors: listed - told + omitted,
+        warnings: diags.len() - listed,
         diagnostics: diags,
     };
     serde_json::to_string_pretty(&report).expect("diagnostics serialize")
@@ -223,6 +243,7 @@ mod tests {
             message: "the address does not follow the rules".into(),
             hint: Some("write `annv.skhcn`".into()),
             source_line: Some("    address: anv.skhcn".into()),
+            source_from: 0,
             width: 8,
         }
     }
@@ -238,6 +259,27 @@ mod tests {
         assert_eq!(lines[2], "12 |     address: anv.skhcn");
         assert_eq!(lines[3], "   |              ^^^^^^^^");
         assert_eq!(lines[4], "   = hint: write `annv.skhcn`");
+    }
+
+    #[test]
+    fn a_line_held_from_its_window_shows_as_the_whole_line_does() {
+        let line: String = (0..400)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        for column in [1u32, 50, 61, 62, 200, 341, 399, 400, 450] {
+            let mut whole = sample();
+            whole.column = column;
+            whole.source_line = Some(line.clone());
+            let from = window_start(column);
+            let mut held = whole.clone();
+            held.source_line = Some(line.chars().skip(from).take(WINDOW + 1).collect());
+            held.source_from = from;
+            assert_eq!(
+                render_human(&held, false, Language::En),
+                render_human(&whole, false, Language::En),
+                "column {column}"
+            );
+        }
     }
 
     #[test]
@@ -270,7 +312,7 @@ mod tests {
     fn json_report_counts_errors_and_warnings() {
         let mut w = sample();
         w.severity = Severity::Warning;
-        let v: serde_json::Value = serde_json::from_str(&render_json(&[sample(), w])).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&render_json(&[sample(), w], 0)).unwrap();
         assert_eq!(v["valid"], false);
         assert_eq!(v["errors"], 1);
         assert_eq!(v["warnings"], 1);

@@ -753,7 +753,9 @@ pub fn settle(
     draft: &mut Draft,
     validate: &dyn Fn(&FileSet) -> crate::validate::Outcome,
 ) -> crate::validate::Outcome {
-    for _ in 0..6 {
+    // A few rounds settle a draft; one with more errors in a file than the
+    // validator lists (E009) takes a round per thousand.
+    for _ in 0..64 {
         let outcome = validate(&draft.file_set());
         if outcome.is_valid() {
             draft.legacy = outcome
@@ -769,7 +771,13 @@ pub fn settle(
             return outcome;
         }
         let mut fixes: HashMap<String, Fixes> = HashMap::new();
-        for d in outcome.diagnostics.iter().filter(|d| d.is_error()) {
+        // A file with more errors than are listed says how many are left
+        // (E009): those come back in the next round.
+        for d in outcome
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error() && d.code != "E009")
+        {
             let f = fixes.entry(d.file.clone()).or_default();
             if d.code == "E040" {
                 f.legacy
@@ -797,6 +805,7 @@ pub fn settle(
                 _ => f.whole.push(why),
             }
         }
+        let before: Vec<usize> = draft.files.iter().map(|(_, t)| t.len()).collect();
         for (path, text) in draft.files.iter_mut() {
             if let Some(f) = fixes.get(path.as_str()) {
                 apply_fixes(
@@ -809,7 +818,11 @@ pub fn settle(
                 );
             }
         }
+        let after: Vec<usize> = draft.files.iter().map(|(_, t)| t.len()).collect();
         draft.files.retain(|(_, t)| !t.is_empty());
+        if before == after {
+            break; // nothing more this round can fix
+        }
     }
     validate(&draft.file_set())
 }

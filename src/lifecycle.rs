@@ -164,7 +164,8 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         }
         _ => return None,
     };
-    Some(t.and_utc() - chrono::Duration::seconds(shift))
+    t.and_utc()
+        .checked_sub_signed(chrono::Duration::seconds(shift))
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -242,7 +243,12 @@ pub fn read_logins_csv(path: &str, text: &str, today: NaiveDate) -> Result<Login
             None
         } else {
             match parse_time(l) {
-                Some(t) if t.date_naive() > today + chrono::Duration::days(1) => {
+                Some(t)
+                    if t.date_naive()
+                        > today
+                            .checked_add_days(chrono::Days::new(1))
+                            .unwrap_or(today) =>
+                {
                     errors.push(err(i + 1, {
                         let v = l.trim();
                         tr!(
@@ -340,7 +346,13 @@ pub fn audit(input: &AuditInput<'_>) -> AuditReport {
         .collect();
     let mut findings = Vec::new();
     let mut known_csv: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    let days_since = |t: &DateTime<Utc>| (input.today - t.date_naive()).num_days().max(0);
+    let days_since = |t: &DateTime<Utc>| {
+        input
+            .today
+            .signed_duration_since(t.date_naive())
+            .num_days()
+            .max(0)
+    };
     for m in input.desired {
         let finding = |kind: FindingKind, evidence: Evidence, message: String| Finding {
             kind,
@@ -365,7 +377,7 @@ pub fn audit(input: &AuditInput<'_>) -> AuditReport {
                 let Ok(since) = NaiveDate::parse_from_str(&lock.since, "%Y-%m-%d") else {
                     continue;
                 };
-                let days = (input.today - since).num_days();
+                let days = input.today.signed_duration_since(since).num_days();
                 if days >= i64::from(policy.revoke_after_lock_days) {
                     let reason = crate::layout::reason_word(lock.reason).to_string();
                     let message = match lang {

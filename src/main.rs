@@ -1818,7 +1818,11 @@ fn cmd_validate(
     };
     let mut out = stdout.lock();
     match format {
-        Format::Json => writeln!(out, "{}", diagnostics::render_json(&outcome.diagnostics))?,
+        Format::Json => writeln!(
+            out,
+            "{}",
+            diagnostics::render_json(&outcome.diagnostics, outcome.omitted)
+        )?,
         Format::Github => {
             let prefix = prefix();
             for d in &outcome.diagnostics {

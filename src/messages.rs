@@ -18,6 +18,11 @@ pub enum Msg {
     },
     SettingsMissing,
     NoAgencies,
+    /// A file's errors past the first `shown`: counted, not listed.
+    TooManyErrors {
+        omitted: usize,
+        shown: usize,
+    },
     Syntax(String),
     DuplicateKey {
         key: String,
@@ -34,7 +39,8 @@ pub enum Msg {
     UnknownKey {
         key: String,
         suggestion: Option<String>,
-        allowed: Vec<String>,
+        /// Shared by every unknown key of one mapping.
+        allowed: std::sync::Arc<[String]>,
     },
     MissingKey {
         key: String,
@@ -53,7 +59,27 @@ pub enum Msg {
         value: String,
         expect: FieldKind,
     },
-    SchemaOther(String),
+    /// A number outside the range the field allows (the schema's limits).
+    OutOfRange {
+        field: String,
+        value: String,
+        min: Option<String>,
+        max: Option<String>,
+    },
+    /// Text shorter or longer than the field allows, in characters.
+    BadLength {
+        field: String,
+        length: usize,
+        min: Option<u64>,
+        max: Option<u64>,
+    },
+    /// Any other rule of the schema: its keyword, and the validator's words.
+    SchemaOther {
+        keyword: String,
+        detail: String,
+    },
+    /// A file the schema accepts but whose values cannot be read.
+    Undecodable(String),
     NameChar {
         err: NameError,
     },
@@ -176,6 +202,7 @@ impl Msg {
             OutsideLayout { .. } => "E004",
             SettingsMissing => "E005",
             NoAgencies => "W006",
+            TooManyErrors { .. } => "E009",
             Syntax(_) => "E010",
             DuplicateKey { .. } => "E011",
             Anchor | Alias => "E012",
@@ -188,7 +215,7 @@ impl Msg {
             WrongType { .. } => "E022",
             NotAllowed { .. } => "E023",
             BadFormat { .. } => "E024",
-            SchemaOther(_) => "E025",
+            OutOfRange { .. } | BadLength { .. } | SchemaOther { .. } | Undecodable(_) => "E025",
             NameChar { .. } => "E030",
             NameInvisible { .. } => "E031",
             NameNotNfc => "W032",
@@ -258,6 +285,14 @@ impl Msg {
             ),
             (SettingsMissing, Vi) => "thiếu tệp cấu hình `hopthu.yaml` ở thư mục gốc".into(),
             (SettingsMissing, En) => "`hopthu.yaml` is missing at the repository root".into(),
+            (TooManyErrors { omitted, shown }, Vi) => {
+                format!("… và {omitted} lỗi khác trong tệp này (chỉ hiện {shown} lỗi đầu tiên)")
+            }
+            (TooManyErrors { omitted, shown }, En) => {
+                format!(
+                    "… and {omitted} more errors in this file (only the first {shown} are shown)"
+                )
+            }
             (NoAgencies, Vi) => "không có cơ quan nào trong `agencies/`".into(),
             (NoAgencies, En) => "there is no agency under `agencies/`".into(),
             (Syntax(e), Vi) => format!("lỗi cú pháp YAML: {e}"),
@@ -336,8 +371,84 @@ impl Msg {
             (BadFormat { field, value, .. }, En) => {
                 format!("`{field}` has the wrong form: `{value}`")
             }
-            (SchemaOther(e), Vi) => format!("không hợp lệ: {e}"),
-            (SchemaOther(e), En) => format!("invalid: {e}"),
+            (
+                OutOfRange {
+                    field,
+                    value,
+                    min,
+                    max,
+                },
+                Vi,
+            ) => match (min, max) {
+                (Some(min), Some(max)) => {
+                    format!("`{field}` phải từ {min} đến {max}, không phải {value}")
+                }
+                (Some(min), None) => format!("`{field}` phải từ {min} trở lên, không phải {value}"),
+                (None, Some(max)) => format!("`{field}` tối đa là {max}, không phải {value}"),
+                (None, None) => format!("`{field}` nằm ngoài khoảng cho phép: {value}"),
+            },
+            (
+                OutOfRange {
+                    field,
+                    value,
+                    min,
+                    max,
+                },
+                En,
+            ) => match (min, max) {
+                (Some(min), Some(max)) => {
+                    format!("`{field}` must be from {min} to {max}, not {value}")
+                }
+                (Some(min), None) => format!("`{field}` must be at least {min}, not {value}"),
+                (None, Some(max)) => format!("`{field}` must be at most {max}, not {value}"),
+                (None, None) => format!("`{field}` is out of range: {value}"),
+            },
+            (
+                BadLength {
+                    field,
+                    length,
+                    min,
+                    max,
+                },
+                Vi,
+            ) => match (min, max) {
+                (_, Some(max)) if (*length as u64) > *max => {
+                    format!("`{field}` dài {length} ký tự, tối đa {max} ký tự")
+                }
+                (Some(min), _) => {
+                    format!("`{field}` dài {length} ký tự, cần ít nhất {min} ký tự")
+                }
+                _ => format!("`{field}` có độ dài không hợp lệ: {length} ký tự"),
+            },
+            (
+                BadLength {
+                    field,
+                    length,
+                    min,
+                    max,
+                },
+                En,
+            ) => match (min, max) {
+                (_, Some(max)) if (*length as u64) > *max => {
+                    format!("`{field}` is {length} characters long, at most {max}")
+                }
+                (Some(min), _) => {
+                    format!("`{field}` is {length} characters long, at least {min}")
+                }
+                _ => format!("`{field}` has a length that is not allowed: {length} characters"),
+            },
+            (SchemaOther { keyword, .. }, Vi) => {
+                format!("giá trị không đáp ứng quy tắc `{keyword}` của lược đồ")
+            }
+            (SchemaOther { detail, .. }, En) => format!("invalid: {detail}"),
+            (Undecodable(_), Vi) => {
+                "tệp không đọc được theo định dạng hopthu/v1 dù khớp lược đồ".into()
+            }
+            (Undecodable(e), En) => {
+                format!(
+                    "the file cannot be read as format hopthu/v1 although it fits the schema: {e}"
+                )
+            }
             (NameChar { err }, Vi) => match err.ch {
                 Some(c) => format!(
                     "tên chứa ký tự {} ở vị trí {}: {}",
@@ -519,6 +630,8 @@ impl Msg {
         use Language::*;
         use Msg::*;
         Some(match (self, lang) {
+            (TooManyErrors { .. }, Vi) => "sửa các lỗi trên rồi kiểm tra lại".into(),
+            (TooManyErrors { .. }, En) => "fix the errors above and validate again".into(),
             (TabIndent, Vi) => "thay tab bằng dấu cách (2 dấu cách mỗi cấp)".into(),
             (TabIndent, En) => "indent with spaces (2 per level)".into(),
             (Anchor | Alias, Vi) => "viết đầy đủ giá trị thay vì tham chiếu".into(),
@@ -549,6 +662,12 @@ impl Msg {
             }
             (NameChar { err }, En) if err.kind == NameErrorKind::LookAlike => {
                 "this letter looks Latin but belongs to another script; type it again with a Vietnamese keyboard".into()
+            }
+            (NameChar { err }, Vi) if err.ch.is_some_and(|c| c.is_ascii_digit()) => {
+                "tên người chỉ gồm chữ cái, dấu cách, `'` và `-`: không có chữ số".into()
+            }
+            (NameChar { err }, En) if err.ch.is_some_and(|c| c.is_ascii_digit()) => {
+                "a person's name holds letters, spaces, `'` and `-` only: no digits".into()
             }
             (NameInvisible { .. }, Vi) => "xóa ký tự ẩn này (thường do sao chép từ web hoặc Word)".into(),
             (NameInvisible { .. }, En) => {

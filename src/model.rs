@@ -146,19 +146,29 @@ pub enum Language {
     En,
 }
 
+/// The most days any period of the policy may last: a hundred years.
+pub const MAX_POLICY_DAYS: u32 = 36_500;
+/// The most deletions one plan may carry without an approval: more than a
+/// province has mailboxes.
+pub const MAX_DELETES_PER_RUN: u32 = 1_000_000;
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct Policy {
-    /// No login for this many days: a lock is proposed.
-    #[schemars(range(min = 1))]
+    /// No login for this many days: a lock is proposed (at most 36500).
+    #[schemars(range(min = 1, max = MAX_POLICY_DAYS))]
     pub inactive_lock_days: u32,
-    /// Locked this many days with no restore request: revocation is proposed.
-    #[schemars(range(min = 1))]
+    /// Locked this many days with no restore request: revocation is
+    /// proposed (at most 36500).
+    #[schemars(range(min = 1, max = MAX_POLICY_DAYS))]
     pub revoke_after_lock_days: u32,
-    /// More deletions than this in one plan are held for approval.
+    /// More deletions than this in one plan are held for approval (at most
+    /// 1000000).
+    #[schemars(range(min = 0, max = MAX_DELETES_PER_RUN))]
     pub max_deletes_per_run: u32,
-    /// After a rename, the old address keeps delivering this many days.
-    #[schemars(range(min = 0))]
+    /// After a rename, the old address keeps delivering this many days (at
+    /// most 36500).
+    #[schemars(range(min = 0, max = MAX_POLICY_DAYS))]
     pub rename_grace_days: u32,
     /// Quota of a mailbox that names none.
     #[schemars(regex(pattern = QUOTA_PATTERN))]
@@ -195,7 +205,8 @@ pub struct PasswordPolicy {
     /// At least one of these characters.
     #[schemars(regex(pattern = r"^[!-/:-@\[-`{-~]*$"))]
     pub specials: String,
-    #[schemars(range(min = 1))]
+    /// A password expires after this many days (at most 36500).
+    #[schemars(range(min = 1, max = MAX_POLICY_DAYS))]
     pub max_age_days: u32,
 }
 

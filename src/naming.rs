@@ -396,6 +396,30 @@ pub fn slug(s: &str) -> Result<String, NameError> {
     Ok(out)
 }
 
+/// The first character a person's name may not hold although `fold` takes
+/// it: a person's name is letters, spaces, apostrophes and `-` only, so a
+/// digit or another dash (U+2013...) is refused here (organisation names
+/// may hold both). Invisible and control characters are left to
+/// [`notices`]. The position counts the chars of `s` from 1.
+pub fn person_name_error(s: &str) -> Option<NameError> {
+    s.chars()
+        .enumerate()
+        .find(|(_, c)| {
+            !(c.is_ascii_alphabetic()
+                || c.is_whitespace()
+                || is_invisible(*c)
+                || c.is_control()
+                || "'-\u{2019}\u{2BC}\u{2018}".contains(*c)
+                || vietnamese_base(*c).is_some()
+                || is_combining_mark(*c))
+        })
+        .map(|(i, ch)| NameError {
+            kind: NameErrorKind::Symbol,
+            ch: Some(ch),
+            position: i + 1,
+        })
+}
+
 /// Notices about a name that fold accepts (NFD, invisible and control characters).
 ///
 /// `NotNfc` comes first when it applies; the others follow in text order.

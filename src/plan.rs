@@ -601,7 +601,7 @@ pub fn plan(input: &Input<'_>, live: &Live) -> Result<Plan, PlanError> {
             std::iter::once(m.address.as_str()).chain(m.aliases.iter().map(String::as_str))
         })
         .collect();
-    let grace_until = input.today + chrono::Duration::days(i64::from(input.grace_days));
+    let grace_until = add_days(input.today, input.grace_days);
 
     // Each desired mailbox is compared on its own: the work is split over
     // the machine's cores and put back together in the repository's order.
@@ -1205,9 +1205,30 @@ fn base_entry(base: &str, domain: &str) -> Attrs {
     a
 }
 
+/// `days` after `day`, for at most [`crate::model::MAX_POLICY_DAYS`] days
+/// (a grace period a deployment sets is not bounded by the schema), and
+/// never past the last day a date can be.
+pub fn add_days(day: NaiveDate, days: u32) -> NaiveDate {
+    let days = days.min(crate::model::MAX_POLICY_DAYS);
+    day.checked_add_days(chrono::Days::new(u64::from(days)))
+        .unwrap_or(NaiveDate::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_added_to_a_date_never_overflow() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        assert_eq!(
+            add_days(day, 180),
+            NaiveDate::from_ymd_opt(2027, 6, 2).unwrap()
+        );
+        let far = add_days(day, crate::model::MAX_POLICY_DAYS);
+        assert_eq!(add_days(day, u32::MAX), far);
+        assert_eq!(add_days(NaiveDate::MAX, 1), NaiveDate::MAX);
+    }
 
     #[test]
     fn dns_that_escape_the_same_value_differently_compare_equal() {

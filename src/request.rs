@@ -1066,19 +1066,7 @@ impl<'a> Planner<'a> {
         let clean = nfc_clean(value);
         // A person's name holds letters, spaces, apostrophes and hyphens
         // only (the schema's pattern): no digits, no other dashes.
-        if !org
-            && let Some((i, ch)) = clean.chars().enumerate().find(|(_, c)| {
-                !(c.is_ascii_alphabetic()
-                    || " '-\u{2019}\u{2BC}\u{2018}\u{A0}".contains(*c)
-                    || naming::vietnamese_letters().any(|v| v == *c)
-                    || is_combining_mark(*c))
-            })
-        {
-            let err = naming::NameError {
-                kind: naming::NameErrorKind::Symbol,
-                ch: Some(ch),
-                position: i + 1,
-            };
+        if !org && let Some(err) = naming::person_name_error(&clean) {
             let msg = Msg::NameChar { err }.text(self.lang);
             self.error(row, RowMsg::BadText { field, msg });
             return None;

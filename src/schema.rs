@@ -69,21 +69,30 @@ impl Default for Validators {
 /// The property names a schema allows at a JSON pointer into a document:
 /// used for "did you mean" on misspelled keys.
 pub fn allowed_keys(schema: &Value, instance_pointer: &str) -> Vec<String> {
-    let root = schema;
-    let mut node = resolve(root, schema);
-    for token in instance_pointer.split('/').filter(|t| !t.is_empty()) {
-        let next = if token.parse::<usize>().is_ok() {
-            node.get("items")
-        } else {
-            node.get("properties").and_then(|p| p.get(token))
-        };
-        let Some(next) = next else { return Vec::new() };
-        node = resolve(root, next);
-    }
-    node.get("properties")
+    at(schema, instance_pointer)
+        .and_then(|node| node.get("properties"))
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default()
+}
+
+/// The schema of the value at a JSON pointer into a document (`$ref`s and
+/// `Option`s followed), for the limits a message names.
+pub fn at<'a>(schema: &'a Value, instance_pointer: &str) -> Option<&'a Value> {
+    let root = schema;
+    let mut node = resolve(root, schema);
+    for token in instance_pointer.split('/').filter(|t| !t.is_empty()) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        let next = if token.parse::<usize>().is_ok() {
+            node.get("items")
+        } else {
+            node.get("properties")
+                .and_then(|p| p.get(&token))
+                .or_else(|| node.get("additionalProperties").filter(|a| a.is_object()))
+        };
+        node = resolve(root, next?);
+    }
+    Some(node)
 }
 
 /// Follow `$ref` and the `anyOf: [X, null]` schemars makes for `Option<X>`.

@@ -165,6 +165,20 @@ pub fn suggest(
             }
         }
     }
+    // A person's name holds no digit (the validator's rule): such a name
+    // would give an address no valid repository can hold.
+    for (text, is_given) in [(Some(name), false), (given, true)] {
+        if let Some(err) = text.and_then(|t| {
+            naming::fold(t).ok()?;
+            naming::person_name_error(t)
+        }) {
+            return Err(SuggestError::Derive(if is_given {
+                DeriveError::BadGiven(err)
+            } else {
+                DeriveError::BadName(err)
+            }));
+        }
+    }
     let local = naming::person_local(name, given, agency_abbr)?;
     let taken = in_use.contains(&local);
     let alternatives = if taken {

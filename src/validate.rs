@@ -30,14 +30,23 @@ pub struct Outcome {
     pub settings: Option<Settings>,
     pub desired: Vec<DesiredMailbox>,
     pub lang: Language,
+    /// Errors found but not listed: a file's errors past the first
+    /// [`MAX_ERRORS_PER_FILE`], which one E009 diagnostic per file stands for.
+    pub omitted: usize,
 }
 
 impl Outcome {
+    /// Every error found, listed or not.
     pub fn errors(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.is_error()).count()
+        let listed = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error() && d.code != "E009")
+            .count();
+        listed + self.omitted
     }
     pub fn warnings(&self) -> usize {
-        self.diagnostics.len() - self.errors()
+        self.diagnostics.iter().filter(|d| !d.is_error()).count()
     }
     pub fn is_valid(&self) -> bool {
         self.errors() == 0
@@ -140,6 +149,9 @@ struct Ctx<'a> {
     person_ids: FastMap<String, u32>,
     ids: Vec<IdDecl>,
     desired: Vec<DesiredMailbox>,
+    /// Errors kept, and errors past [`MAX_ERRORS_PER_FILE`] only counted.
+    errors: usize,
+    omitted: usize,
 }
 
 /// What one file's checks leave for the merge.
@@ -152,6 +164,8 @@ struct FileDone {
     reviewer_keys: Vec<ReviewerKey>,
     ids: Vec<IdDecl>,
     desired: Vec<DesiredMailbox>,
+    errors: usize,
+    omitted: usize,
 }
 
 /// The whole repository, merged from its files.
@@ -174,7 +188,15 @@ struct Merged {
     reviewer_keys: Vec<ReviewerKey>,
     person_ids: FastMap<String, (usize, u32)>,
     desired: Vec<DesiredMailbox>,
+    /// Per file: errors kept, and errors past the limit only counted.
+    errors: Vec<usize>,
+    omitted: Vec<usize>,
 }
+
+/// A file's errors past this many are counted, not kept: a file made of
+/// hundreds of thousands of mistakes costs no more than its size to check,
+/// and what is shown is what a person can act on.
+pub const MAX_ERRORS_PER_FILE: usize = 1000;
 
 /// A map keyed by the repository's own short strings (addresses, ids),
 /// hashed with FNV-1a: no attacker chooses these keys at scale, and a
@@ -248,6 +270,8 @@ pub fn validate(files: &FileSet, validators: &Validators, opts: &Options) -> Out
         reviewer_keys: Vec::new(),
         person_ids: HashMap::with_capacity_and_hasher(ids, Default::default()),
         desired: Vec::with_capacity(mailboxes + settings_done.desired.len()),
+        errors: Vec::with_capacity(files.agencies.len() + 2),
+        omitted: Vec::with_capacity(files.agencies.len() + 2),
     };
     merged.add(settings_done);
     let mut any_agency = false;
@@ -258,6 +282,8 @@ pub fn validate(files: &FileSet, validators: &Validators, opts: &Options) -> Out
     if !any_agency && settings.is_some() && files.agencies.is_empty() {
         let idx = merged.files.len();
         merged.files.push(("agencies/".into(), String::new()));
+        merged.errors.push(0);
+        merged.omitted.push(0);
         merged.findings.push(Finding {
             msg: Msg::NoAgencies,
             file: idx,
@@ -275,49 +301,46 @@ pub fn validate(files: &FileSet, validators: &Validators, opts: &Options) -> Out
         .unwrap_or_default();
     // A value the schema already refused gets no second finding from the
     // rules that read it.
-    let schema_refused: std::collections::HashSet<(usize, String)> = ctx
+    let schema_refused: std::collections::HashSet<(usize, &str)> = ctx
         .findings
         .iter()
         .filter(|f| f.msg.is_schema())
-        .map(|f| (f.file, f.pointer.clone()))
+        .map(|f| (f.file, f.pointer.as_str()))
         .collect();
-    let mut diagnostics: Vec<Diagnostic> = ctx
+    let mut found: Vec<(usize, Diagnostic)> = ctx
         .findings
         .iter()
         .filter(|f| {
             f.msg.is_schema()
                 || f.pointer.is_empty()
-                || !schema_refused.contains(&(f.file, f.pointer.clone()))
+                || !schema_refused.contains(&(f.file, f.pointer.as_str()))
         })
         .map(|f| {
-            let (path, text) = &ctx.files[f.file];
-            let source_line = (f.pos.line > 0)
-                .then(|| {
-                    text.split('\n')
-                        .nth(f.pos.line as usize - 1)
-                        .map(str::to_string)
-                })
-                .flatten();
-            Diagnostic {
+            let diagnostic = Diagnostic {
                 severity: if f.msg.is_warning() {
                     Severity::Warning
                 } else {
                     Severity::Error
                 },
                 code: f.msg.code(),
-                file: path.clone(),
+                file: ctx.files[f.file].0.clone(),
                 line: f.pos.line,
                 column: f.pos.col,
                 pointer: f.pointer.clone(),
                 message: f.msg.text(lang),
                 hint: f.msg.hint(lang),
-                source_line,
+                source_line: None,
+                source_from: 0,
                 width: f.width,
-            }
+            };
+            (f.file, diagnostic)
         })
         .collect();
-    crate::diagnostics::sort(&mut diagnostics);
-    diagnostics.dedup();
+    found.sort_by(|a, b| crate::diagnostics::compare(&a.1, &b.1));
+    found.dedup_by(|a, b| a.1 == b.1);
+    let mut omitted = ctx.omitted;
+    let found = cap_errors(found, &mut omitted);
+    let diagnostics = with_source_lines(found, &omitted, &ctx.files, lang);
     let mut desired = ctx.desired;
     desired.sort_unstable_by(|a, b| a.key.cmp(&b.key));
     Outcome {
@@ -325,6 +348,134 @@ pub fn validate(files: &FileSet, validators: &Validators, opts: &Options) -> Out
         settings,
         desired,
         lang,
+        omitted: omitted.iter().sum(),
+    }
+}
+
+/// The first [`MAX_ERRORS_PER_FILE`] errors of each file, in the sorted
+/// order; the rest are added to the file's count of errors not shown.
+fn cap_errors(found: Vec<(usize, Diagnostic)>, omitted: &mut [usize]) -> Vec<(usize, Diagnostic)> {
+    let mut kept = vec![0usize; omitted.len()];
+    found
+        .into_iter()
+        .filter(|(file, d)| {
+            if !d.is_error() {
+                return true;
+            }
+            if kept[*file] < MAX_ERRORS_PER_FILE {
+                kept[*file] += 1;
+                true
+            } else {
+                omitted[*file] += 1;
+                false
+            }
+        })
+        .collect()
+}
+
+/// The source line of each finding (the part around its column that is
+/// shown), found in one pass over each file's text; after the last finding
+/// of a file, how many of its errors are not shown.
+fn with_source_lines(
+    found: Vec<(usize, Diagnostic)>,
+    omitted: &[usize],
+    files: &[(String, String)],
+    lang: Language,
+) -> Vec<Diagnostic> {
+    let more = |file: usize| {
+        let msg = Msg::TooManyErrors {
+            omitted: omitted[file],
+            shown: MAX_ERRORS_PER_FILE,
+        };
+        Diagnostic {
+            severity: Severity::Error,
+            code: msg.code(),
+            file: files[file].0.clone(),
+            line: 0,
+            column: 0,
+            pointer: String::new(),
+            message: msg.text(lang),
+            hint: msg.hint(lang),
+            source_line: None,
+            source_from: 0,
+            width: 0,
+        }
+    };
+    let mut out = Vec::with_capacity(found.len() + 1);
+    let mut told = vec![false; files.len()];
+    // The file being read: its line starts, and a cursor on the current
+    // line (line number, chars passed, bytes passed) that only moves on,
+    // since findings come sorted by line and column.
+    let mut current: Option<(usize, Vec<usize>)> = None;
+    let mut cursor = (0u32, 0usize, 0usize);
+    let mut found = found.into_iter().peekable();
+    while let Some((file, mut d)) = found.next() {
+        if d.line > 0 {
+            if current.as_ref().is_none_or(|(f, _)| *f != file) {
+                let text = &files[file].1;
+                let starts = std::iter::once(0)
+                    .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                    .collect();
+                current = Some((file, starts));
+                cursor = (0, 0, 0);
+            }
+            let (_, starts) = current.as_ref().expect("set above");
+            let text = &files[file].1;
+            if let Some(&start) = starts.get(d.line as usize - 1) {
+                let end = starts
+                    .get(d.line as usize)
+                    .map_or(text.len(), |next| next - 1);
+                let line = &text[start..end];
+                if cursor.0 != d.line {
+                    cursor = (d.line, 0, 0);
+                }
+                let from = crate::diagnostics::window_start(d.column);
+                if cursor.1 > from {
+                    cursor = (d.line, 0, 0);
+                }
+                let (_, mut chars, mut bytes) = cursor;
+                for ch in line[bytes..].chars() {
+                    if chars == from {
+                        break;
+                    }
+                    chars += 1;
+                    bytes += ch.len_utf8();
+                }
+                cursor = (d.line, chars, bytes);
+                let shown = if chars == from {
+                    line[bytes..]
+                        .chars()
+                        .take(crate::diagnostics::WINDOW + 1)
+                        .collect()
+                } else {
+                    String::new()
+                };
+                d.source_line = Some(shown);
+                d.source_from = from;
+            }
+        }
+        out.push(d);
+        let last_of_file = found.peek().is_none_or(|(next, _)| *next != file);
+        if last_of_file && omitted[file] > 0 && !told[file] {
+            told[file] = true;
+            out.push(more(file));
+        }
+    }
+    for (file, n) in omitted.iter().enumerate() {
+        if *n > 0 && !told[file] {
+            out.push(more(file));
+        }
+    }
+    out
+}
+
+/// Where the value at `pointer` (or its key, when `on_key`) is, and how
+/// wide, for a caret.
+fn locate(root: &Node, pointer: &str, on_key: bool) -> (Pos, usize) {
+    match root.lookup(pointer) {
+        Some((_, Some(k))) if on_key => (k.pos, k.name.chars().count().max(1)),
+        Some((n, _)) => (n.text_pos(), node_width(n)),
+        None => (root.pos, 1),
     }
 }
 
@@ -429,6 +580,8 @@ impl Merged {
         let idx = self.files.len();
         let agency_yaml = idx > 0 && done.file.0.ends_with(".yaml");
         self.files.push(done.file);
+        self.errors.push(done.errors);
+        self.omitted.push(done.omitted);
         self.reviewer_keys.append(&mut done.reviewer_keys);
         if agency_yaml && done.agency_code.is_none() {
             self.unknown_agencies = true;
@@ -442,6 +595,7 @@ impl Merged {
         if let Some(c) = done.agency_code {
             if let Some(&other) = self.agency_codes.get(&c.code) {
                 let other_file = self.files[other].0.clone();
+                self.room(c.file);
                 done.findings.push(Finding {
                     msg: Msg::DuplicateAgencyCode {
                         code: c.code,
@@ -458,11 +612,14 @@ impl Merged {
         }
         // A person id declared in an earlier file: this declaration is
         // reported, and claims no address and asks for no mailbox.
-        let mut dropped: Vec<String> = Vec::new();
+        let mut dropped: std::collections::HashSet<String> = std::collections::HashSet::new();
         for d in done.ids {
             if let Some(&(other, other_line)) = self.person_ids.get(&d.id) {
+                dropped.insert(desired::person_key(&d.id));
+                if !self.room(d.file) {
+                    continue;
+                }
                 let other_file = self.files[other].0.clone();
-                dropped.push(desired::person_key(&d.id));
                 done.findings.push(Finding {
                     msg: Msg::DuplicatePersonId {
                         id: d.id,
@@ -479,7 +636,7 @@ impl Merged {
             }
         }
         if !dropped.is_empty() {
-            let gone = |key: &str| dropped.iter().any(|k| k == key);
+            let gone = |key: &str| dropped.contains(key);
             done.claims.retain(|(_, c)| !gone(&c.key));
             done.explicit.retain(|e| !gone(&e.key));
             done.desired.retain(|m| !gone(&m.key));
@@ -506,27 +663,40 @@ impl Merged {
     fn cross_checks(&mut self) {
         self.check_reviewers();
         let clashes = std::mem::take(&mut self.clashes);
+        let desired = std::mem::take(&mut self.desired);
+        let by_key: FastMap<&str, &DesiredMailbox> = if clashes.is_empty() {
+            FastMap::default()
+        } else {
+            desired.iter().map(|m| (m.key.as_str(), m)).collect()
+        };
         for (address, claim) in clashes {
-            let first = &self.claims[&address];
-            if first.key == claim.key {
+            if self.claims[&address].key == claim.key {
                 continue; // an alias repeating the mailbox's own address
             }
+            if !self.room(claim.file) {
+                continue;
+            }
+            let first = &self.claims[&address];
             let other_file = self.files[first.file].0.clone();
             let other_line = first.pos.line;
-            let free = self.free_alternative(&claim);
-            self.push(
-                Msg::AddressTaken {
+            let free = by_key
+                .get(claim.key.as_str())
+                .and_then(|m| self.free_alternative(&claim, m));
+            self.findings.push(Finding {
+                msg: Msg::AddressTaken {
                     address: format!("{address}@{}", self.domain),
                     other_file,
                     other_line,
                     free,
                 },
-                claim.file,
-                claim.pos,
-                &claim.pointer,
-                claim.width,
-            );
+                file: claim.file,
+                pos: claim.pos,
+                pointer: claim.pointer,
+                width: claim.width,
+            });
         }
+        drop(by_key);
+        self.desired = desired;
         let explicit = std::mem::take(&mut self.explicit);
         for e in explicit {
             let derived_taken = self.claims.get(&e.derived).is_some_and(|c| c.key != e.key);
@@ -595,10 +765,8 @@ impl Merged {
     }
 
     /// A free address to suggest for a person whose derived address clashes.
-    fn free_alternative(&self, claim: &Claim) -> Option<String> {
-        let id = claim.key.strip_prefix("person/")?;
-        let m = self.desired.iter().find(|m| m.key == claim.key)?;
-        let _ = id;
+    fn free_alternative(&self, claim: &Claim, m: &DesiredMailbox) -> Option<String> {
+        claim.key.strip_prefix("person/")?;
         let given = m.given_name.clone();
         let taken = |local: &str| self.claims.contains_key(local);
         naming::person_alternatives(&m.display_name, given.as_deref(), &m.agency_abbr, &taken, 1)
@@ -608,6 +776,9 @@ impl Merged {
     }
 
     fn push(&mut self, msg: Msg, file: usize, pos: Pos, pointer: &str, width: usize) {
+        if !msg.is_warning() && !self.room(file) {
+            return;
+        }
         self.findings.push(Finding {
             msg,
             file,
@@ -615,6 +786,17 @@ impl Merged {
             pointer: pointer.to_string(),
             width,
         });
+    }
+
+    /// Whether one more error of `file` is kept; counted either way.
+    fn room(&mut self, file: usize) -> bool {
+        if self.errors[file] < MAX_ERRORS_PER_FILE {
+            self.errors[file] += 1;
+            true
+        } else {
+            self.omitted[file] += 1;
+            false
+        }
     }
 }
 
@@ -632,6 +814,8 @@ impl<'a> Ctx<'a> {
             person_ids: FastMap::default(),
             ids: Vec::new(),
             desired: Vec::new(),
+            errors: 0,
+            omitted: 0,
         }
     }
 
@@ -645,6 +829,8 @@ impl<'a> Ctx<'a> {
             reviewer_keys: self.reviewer_keys,
             ids: self.ids,
             desired: self.desired,
+            errors: self.errors,
+            omitted: self.omitted,
         }
     }
 
@@ -660,6 +846,13 @@ impl<'a> Ctx<'a> {
     }
 
     fn push(&mut self, msg: Msg, file: usize, pos: Pos, pointer: &str, width: usize) {
+        if !msg.is_warning() {
+            if self.errors >= MAX_ERRORS_PER_FILE {
+                self.omitted += 1;
+                return;
+            }
+            self.errors += 1;
+        }
         self.findings.push(Finding {
             msg,
             file,
@@ -671,11 +864,7 @@ impl<'a> Ctx<'a> {
 
     /// A finding about the value at `pointer` (or about its key when `on_key`).
     fn at(&mut self, msg: Msg, file: usize, root: &Node, pointer: &str, on_key: bool) {
-        let (pos, width) = match root.lookup(pointer) {
-            Some((_, Some(k))) if on_key => (k.pos, k.name.chars().count().max(1)),
-            Some((n, _)) => (n.text_pos(), node_width(n)),
-            None => (root.pos, 1),
-        };
+        let (pos, width) = locate(root, pointer, on_key);
         self.push(msg, file, pos, pointer, width);
     }
 
@@ -756,13 +945,15 @@ impl<'a> Ctx<'a> {
             &self.sh.settings_schema
         };
         let mut found = Vec::new();
+        let mut skipped = 0;
         for err in validator.iter_errors(&json) {
             let pointer = err.instance_path().as_str().to_string();
-            found.push(self.schema_finding(&err, &pointer, &root, schema));
+            found.push(self.schema_finding(&err, &pointer, &root, schema, &mut skipped));
         }
+        self.omitted += skipped;
         let found: Vec<(Msg, String, bool)> = found.into_iter().flatten().collect();
         // A misspelled required key is reported once, as the misspelling.
-        let misspelled: Vec<(String, String)> = found
+        let misspelled: std::collections::HashSet<(String, String)> = found
             .iter()
             .filter_map(|(m, p, _)| match m {
                 Msg::UnknownKey {
@@ -775,13 +966,22 @@ impl<'a> Ctx<'a> {
                 _ => None,
             })
             .collect();
-        for (msg, pointer, on_key) in found {
-            if let Msg::MissingKey { key } = &msg
-                && misspelled.contains(&(pointer.clone(), key.clone()))
-            {
-                continue;
-            }
-            self.at(msg, idx, &root, &pointer, on_key);
+        // In the file's order, so that a file with more errors than are
+        // kept keeps its first ones.
+        let mut located: Vec<(Pos, usize, Msg, String)> = found
+            .into_iter()
+            .filter(|(msg, pointer, _)| match msg {
+                Msg::MissingKey { key } => !misspelled.contains(&(pointer.clone(), key.clone())),
+                _ => true,
+            })
+            .map(|(msg, pointer, on_key)| {
+                let (pos, width) = locate(&root, &pointer, on_key);
+                (pos, width, msg, pointer)
+            })
+            .collect();
+        located.sort_by_key(|(pos, ..)| *pos);
+        for (pos, width, msg, pointer) in located {
+            self.push(msg, idx, pos, &pointer, width);
         }
         Some((root, json))
     }
@@ -792,6 +992,7 @@ impl<'a> Ctx<'a> {
         pointer: &str,
         root: &Node,
         schema: &Json,
+        skipped: &mut usize,
     ) -> Vec<(Msg, String, bool)> {
         use jsonschema::error::ValidationErrorKind as K;
         let instance = err.instance();
@@ -804,17 +1005,32 @@ impl<'a> Ctx<'a> {
             .to_string();
         match err.kind() {
             K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
-                let allowed = schema::allowed_keys(schema, pointer);
-                unexpected
+                let allowed: std::sync::Arc<[String]> =
+                    schema::allowed_keys(schema, pointer).into();
+                let key_pointer =
+                    |key: &str| format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                // Only the keys that can still be kept are spelled out (and
+                // searched for a "did you mean"): the first ones in the file.
+                let room = MAX_ERRORS_PER_FILE.saturating_sub(self.errors);
+                let mut keys: Vec<(Pos, &String)> = unexpected
                     .iter()
-                    .map(|key| {
+                    .map(|key| (locate(root, &key_pointer(key), true).0, key))
+                    .collect();
+                if keys.len() > room {
+                    *skipped += keys.len() - room;
+                    if room > 0 {
+                        keys.select_nth_unstable_by_key(room - 1, |(pos, _)| *pos);
+                    }
+                    keys.truncate(room);
+                }
+                keys.into_iter()
+                    .map(|(_, key)| {
                         let msg = Msg::UnknownKey {
                             key: key.clone(),
                             suggestion: suggest(key, &allowed),
                             allowed: allowed.clone(),
                         };
-                        let p = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
-                        (msg, p, true)
+                        (msg, key_pointer(key), true)
                     })
                     .collect()
             }
@@ -952,18 +1168,56 @@ impl<'a> Ctx<'a> {
                         .iter()
                         .flat_map(|e| {
                             let p = e.instance_path().as_str().to_string();
-                            self.schema_finding(e, &p, root, schema)
+                            self.schema_finding(e, &p, root, schema, skipped)
                         })
                         .collect();
                 }
                 vec![(
-                    Msg::SchemaOther(err.to_string()),
+                    Msg::SchemaOther {
+                        keyword: err.kind().keyword().to_string(),
+                        detail: err.to_string(),
+                    },
+                    pointer.to_string(),
+                    false,
+                )]
+            }
+            // Name the whole range the field allows, whichever end was passed.
+            K::Minimum { .. }
+            | K::Maximum { .. }
+            | K::ExclusiveMinimum { .. }
+            | K::ExclusiveMaximum { .. } => {
+                let here = schema::at(schema, pointer);
+                let limit = |key: &str| here.and_then(|s| s.get(key)).map(display_value);
+                vec![(
+                    Msg::OutOfRange {
+                        field,
+                        value: display_value(instance),
+                        min: limit("minimum"),
+                        max: limit("maximum"),
+                    },
+                    pointer.to_string(),
+                    false,
+                )]
+            }
+            K::MinLength { .. } | K::MaxLength { .. } => {
+                let here = schema::at(schema, pointer);
+                let limit = |key: &str| here.and_then(|s| s.get(key)).and_then(Json::as_u64);
+                vec![(
+                    Msg::BadLength {
+                        field,
+                        length: instance.as_str().map_or(0, |t| t.chars().count()),
+                        min: limit("minLength"),
+                        max: limit("maxLength"),
+                    },
                     pointer.to_string(),
                     false,
                 )]
             }
             _ => vec![(
-                Msg::SchemaOther(err.to_string()),
+                Msg::SchemaOther {
+                    keyword: err.kind().keyword().to_string(),
+                    detail: err.to_string(),
+                },
                 pointer.to_string(),
                 false,
             )],
@@ -977,8 +1231,19 @@ impl<'a> Ctx<'a> {
             return None;
         };
         let (idx, text) = self.read_text(file)?;
+        let errors = self.errors + self.omitted;
         let (root, json) = self.parse_and_check(idx, &text, false)?;
-        let settings: Settings = serde_json::from_value(json).ok()?;
+        let settings: Settings = match serde_json::from_value(json) {
+            Ok(settings) => settings,
+            Err(e) => {
+                // The schema and the types agree; should they ever not, the
+                // file is refused here rather than read as nothing.
+                if self.errors + self.omitted == errors {
+                    self.push(Msg::Undecodable(e.to_string()), idx, Pos::default(), "", 0);
+                }
+                return None;
+            }
+        };
         if let Some(r) = &settings.reviewers {
             for key in r.agencies.keys() {
                 let pointer = format!(
@@ -1054,6 +1319,7 @@ impl<'a> Ctx<'a> {
         let Some((idx, text)) = self.read_text(file) else {
             return false;
         };
+        let errors = self.errors + self.omitted;
         let Some((root, json)) = self.parse_and_check(idx, &text, true) else {
             return false;
         };
@@ -1064,8 +1330,14 @@ impl<'a> Ctx<'a> {
         // one broken entry does not hide the findings about the others.
         let units = map.remove("units");
         let people = map.remove("people");
-        let Ok(agency) = serde_json::from_value::<Agency>(Json::Object(map)) else {
-            return true;
+        let agency = match serde_json::from_value::<Agency>(Json::Object(map)) {
+            Ok(agency) => agency,
+            Err(e) => {
+                if self.errors + self.omitted == errors {
+                    self.push(Msg::Undecodable(e.to_string()), idx, Pos::default(), "", 0);
+                }
+                return true;
+            }
         };
         let units: Vec<Option<Unit>> = decode_list(units, &self.sh.unit_keys);
         let people: Vec<Option<Person>> = decode_list(people, &self.sh.person_keys);
@@ -1625,6 +1897,12 @@ impl<'a> Ctx<'a> {
     ) -> Option<String> {
         let clean = self.name_notices(idx, root, pointer, name);
         match naming::fold(name) {
+            // Letters, spaces, `'` and `-` only: no digit, no other dash.
+            Ok(_) if let Some(err) = naming::person_name_error(name) => {
+                let (pos, width) = self.char_pos(root, pointer, err.position);
+                self.push(Msg::NameChar { err }, idx, pos, pointer, width);
+                None
+            }
             Ok(folded) => clean.then_some(folded),
             Err(err) => {
                 let (pos, width) = self.char_pos(root, pointer, err.position);

@@ -23,7 +23,71 @@ pub enum Value {
     Float(f64),
     Str(String),
     Seq(Vec<Node>),
-    Map(Vec<(Key, Node)>),
+    Map(Map),
+}
+
+/// A mapping's entries in the order written, with an index by key name once
+/// it holds more than a few: a mapping of any size is built and searched in
+/// linear time, however many keys a file piles into it.
+#[derive(Debug, Clone, Default)]
+pub struct Map {
+    entries: Vec<(Key, Node)>,
+    index: Option<std::collections::HashMap<String, usize>>,
+}
+
+/// Mappings this small are searched entry by entry.
+const MAP_INDEX_FROM: usize = 16;
+
+impl Map {
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    /// The entry under `name`.
+    pub fn find(&self, name: &str) -> Option<&(Key, Node)> {
+        match &self.index {
+            Some(index) => index.get(name).map(|&i| &self.entries[i]),
+            None => self.entries.iter().find(|(k, _)| k.name == name),
+        }
+    }
+
+    /// Add an entry; the caller has made sure its key is new.
+    pub fn push(&mut self, key: Key, node: Node) {
+        if let Some(index) = &mut self.index {
+            index.insert(key.name.clone(), self.entries.len());
+        } else if self.entries.len() + 1 >= MAP_INDEX_FROM {
+            let mut index: std::collections::HashMap<String, usize> = self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (k.name.clone(), i))
+                .collect();
+            index.insert(key.name.clone(), self.entries.len());
+            self.index = Some(index);
+        }
+        self.entries.push((key, node));
+    }
+}
+
+impl PartialEq for Map {
+    fn eq(&self, other: &Map) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl std::ops::Deref for Map {
+    type Target = [(Key, Node)];
+    fn deref(&self) -> &[(Key, Node)] {
+        &self.entries
+    }
+}
+
+impl<'a> IntoIterator for &'a Map {
+    type Item = &'a (Key, Node);
+    type IntoIter = std::slice::Iter<'a, (Key, Node)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -276,7 +340,7 @@ fn is_core_float(b: &[u8]) -> bool {
 
 enum Frame {
     Seq(Pos, Vec<Node>),
-    Map(Pos, Vec<(Key, Node)>, Option<Key>),
+    Map(Pos, Map, Option<Key>),
 }
 
 /// Parse one YAML document with positions. Never panics on any input.
@@ -413,7 +477,7 @@ fn build(text: &str) -> (Option<Node>, Vec<YamlError>) {
                             pos,
                         });
                     }
-                    stack.push(Frame::Map(pos, Vec::new(), None));
+                    stack.push(Frame::Map(pos, Map::new(), None));
                 }
                 continue;
             }
@@ -461,7 +525,7 @@ fn build(text: &str) -> (Option<Node>, Vec<YamlError>) {
                             String::from("?")
                         }
                     };
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+                    if let Some((first, _)) = entries.find(&name) {
                         errors.push(YamlError {
                             kind: YamlErrorKind::DuplicateKey {
                                 key: name.clone(),
@@ -483,7 +547,7 @@ fn build(text: &str) -> (Option<Node>, Vec<YamlError>) {
                 }
                 Some(key) => {
                     if key.name != "\u{0}duplicate" {
-                        entries.push((key, node));
+                        entries.push(key, node);
                     }
                 }
             },
@@ -514,7 +578,7 @@ impl Node {
 
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
+            Value::Map(entries) => entries.find(key).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -542,7 +606,7 @@ impl Node {
             };
             match &node.value {
                 Value::Map(entries) => {
-                    let (k, v) = entries.iter().find(|(k, _)| k.name == *token)?;
+                    let (k, v) = entries.find(&token)?;
                     key = Some(k);
                     node = v;
                 }
@@ -603,6 +667,36 @@ mod tests {
             p.root.unwrap().to_json(),
             serde_json::json!({"a": 1, "b": 2})
         );
+    }
+
+    #[test]
+    fn keys_of_a_large_mapping_are_found_by_name() {
+        let mut text = String::new();
+        for i in 0..1000 {
+            text.push_str(&format!("k{i}: {i}\n"));
+        }
+        text.push_str("k500: again\nk999: again\n");
+        let p = parse(&text);
+        let dups: Vec<(String, u32)> = p
+            .errors
+            .iter()
+            .map(|e| match &e.kind {
+                YamlErrorKind::DuplicateKey { key, first } => (key.clone(), first.line),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            dups,
+            [("k500".to_string(), 501), ("k999".to_string(), 1000)]
+        );
+        let root = p.root.unwrap();
+        assert_eq!(root.get("k0").unwrap().value, Value::Int(0));
+        assert_eq!(root.get("k999").unwrap().value, Value::Int(999));
+        assert_eq!(root.lookup("/k700").unwrap().1.unwrap().pos.line, 701);
+        assert!(root.get("k1000").is_none());
+        let Value::Map(m) = &root.value else { panic!() };
+        assert_eq!(m.len(), 1000);
+        assert_eq!(m[3].0.name, "k3");
     }
 
     #[test]

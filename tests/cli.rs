@@ -420,3 +420,70 @@ fn errors_and_logs_are_vietnamese_by_default_and_english_with_lang_en() {
         stderr(&o)
     );
 }
+
+#[test]
+fn suggest_refuses_a_digit_in_a_name_naming_its_position() {
+    let d = repo(AGENCY);
+    for (lang, want) in [
+        ("vi", "tên chứa ký tự `3` (U+0033) ở vị trí 8"),
+        ("en", "the name holds `3` (U+0033) at position 8"),
+    ] {
+        let o = hopthu(&[
+            "suggest",
+            "--agency",
+            "skhcn",
+            "--root",
+            path(&d),
+            "--lang",
+            lang,
+            "Lò Văn 3",
+        ]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(want), "{err}");
+        assert!(o.stdout.is_empty(), "{}", stdout(&o));
+    }
+    let o = hopthu(&[
+        "suggest",
+        "--agency",
+        "skhcn",
+        "--domain",
+        "sonla.gov.vn",
+        "--given",
+        "Hen2",
+        "Hen2 Niê",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty(), "{}", stdout(&o));
+}
+
+#[test]
+fn a_policy_value_out_of_range_fails_validate_plan_and_audit_alike() {
+    for (key, value) in [
+        ("renameGraceDays", "4294967295"),
+        ("inactiveLockDays", "4294967296"),
+        ("maxDeletesPerRun", "4294967296"),
+    ] {
+        let d = repo(AGENCY);
+        let settings = format!("{SETTINGS}policy:\n  {key}: {value}\n");
+        std::fs::write(d.path().join("hopthu.yaml"), settings).unwrap();
+        let want = format!(
+            "hopthu.yaml:4:{}: error[E025]: `{key}` must be from",
+            key.len() + 5
+        );
+        let live = format!("ldif:{}", d.path().join("live.ldif").display());
+        for args in [
+            vec!["validate", path(&d)],
+            vec!["plan", path(&d), "--live", &live],
+            vec!["audit", path(&d), "--live", &live],
+        ] {
+            let mut args = args.clone();
+            args.extend(["--lang", "en"]);
+            let o = hopthu(&args);
+            assert_eq!(o.status.code(), Some(1), "{args:?}");
+            let all = format!("{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+            assert!(all.contains(&want), "{args:?}: {all}");
+            assert!(!all.contains("panicked"), "{all}");
+        }
+    }
+}

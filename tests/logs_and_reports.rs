@@ -912,3 +912,16 @@ fn odd_files_and_impossible_times_in_the_log_are_said_not_waited_on() {
         text(&o)
     );
 }
+
+#[test]
+fn a_retention_longer_than_dates_reach_keeps_everything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = AuditLog::new(tmp.path().join("audit.jsonl"));
+    month_file(tmp.path(), "audit.2025-06.jsonl", &["2025-06-30T10:00:00Z"]);
+    let now = Utc.with_ymd_and_hms(2026, 12, 15, 0, 0, 0).unwrap();
+    assert_eq!(
+        log.prune(now, u32::MAX).unwrap(),
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert_eq!(names(tmp.path()), ["audit.2025-06.jsonl"]);
+}

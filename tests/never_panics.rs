@@ -35,7 +35,7 @@ fn run(settings: Vec<u8>, agency: Vec<u8>) {
         let _ = hopthu::diagnostics::render_human(d, true, o.lang);
         let _ = hopthu::diagnostics::render_github(d);
     }
-    let _ = hopthu::diagnostics::render_json(&o.diagnostics);
+    let _ = hopthu::diagnostics::render_json(&o.diagnostics, o.omitted);
 }
 
 const SETTINGS: &[u8] = b"apiVersion: hopthu/v1\ndomain: sonla.gov.vn\n";

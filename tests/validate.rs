@@ -691,3 +691,225 @@ fn other_schema_limits_are_reported_at_their_value() {
     let d = find(&o, "E025");
     assert_eq!(d.pointer, "/people/0/lock/note");
 }
+
+fn settings_with(policy: &str) -> Outcome {
+    let dir = repo(&[
+        (
+            "hopthu.yaml",
+            &format!(
+                "apiVersion: hopthu/v1\ndomain: sonla.gov.vn\nlanguage: en\npolicy:\n{policy}"
+            ),
+        ),
+        ("agencies/a.yaml", &agency("")),
+    ]);
+    check_dir(dir.path())
+}
+
+#[test]
+fn a_mapping_of_many_keys_is_checked_and_its_errors_capped_per_file() {
+    let mut text = agency("");
+    for i in 0..20_000 {
+        text.push_str(&format!("k{i}: 1\n"));
+    }
+    let o = check(&text);
+    let max = hopthu::validate::MAX_ERRORS_PER_FILE;
+    let unknown: Vec<&Diagnostic> = o.diagnostics.iter().filter(|d| d.code == "E020").collect();
+    assert_eq!(unknown.len(), max);
+    // The first ones, in the file's order, each with its own line.
+    assert_eq!(unknown[0].line, 7);
+    assert_eq!(unknown[0].source_line.as_deref(), Some("k0: 1"));
+    assert_eq!(unknown[max - 1].source_line.as_deref(), Some("k999: 1"));
+    let more = find(&o, "E009");
+    assert_eq!(
+        more.message,
+        format!(
+            "… and {} more errors in this file (only the first {max} are shown)",
+            20_000 - max
+        )
+    );
+    assert_eq!(o.diagnostics.last().unwrap().code, "E009");
+    assert_eq!(o.errors(), 20_000);
+    let json: serde_json::Value =
+        serde_json::from_str(&hopthu::diagnostics::render_json(&o.diagnostics, o.omitted)).unwrap();
+    assert_eq!(json["errors"], 20_000);
+    assert_eq!(json["valid"], false);
+}
+
+#[test]
+fn keys_written_many_times_are_each_reported_once_up_to_the_limit() {
+    let mut text = agency("");
+    for _ in 0..5_000 {
+        text.push_str("abbr: x\n");
+    }
+    let o = check(&text);
+    let dups = o.diagnostics.iter().filter(|d| d.code == "E011").count();
+    assert_eq!(dups, hopthu::validate::MAX_ERRORS_PER_FILE);
+    assert!(find(&o, "E011").message.contains("first on line 4"));
+    assert_eq!(o.errors(), 5_000);
+}
+
+#[test]
+fn many_people_with_one_name_are_reported_up_to_the_limit() {
+    let mut people = String::from("people:\n");
+    for i in 0..3_000 {
+        people.push_str(&format!("  - id: p{i}\n    name: Nguyễn Văn An\n"));
+    }
+    let o = check(&agency(&people));
+    let taken: Vec<&Diagnostic> = o.diagnostics.iter().filter(|d| d.code == "E042").collect();
+    assert_eq!(taken.len(), hopthu::validate::MAX_ERRORS_PER_FILE);
+    assert!(taken[0].hint.as_deref().unwrap().contains("an2nv.skhcn"));
+    assert_eq!(o.errors(), 2_999);
+    // Warnings are never capped: a valid repository keeps every one.
+    let mut people = String::from("people:\n");
+    for i in 0..1_500 {
+        people.push_str(&format!("  - id: p{i}\n    name: Ca\u{300}m U\u{301}n\n    address: un{i}.skhcn\n    legacy: true\n"));
+    }
+    let o = check(&agency(&people));
+    assert!(o.is_valid(), "{:#?}", &o.diagnostics[..3]);
+    assert_eq!(o.warnings(), 3_000);
+}
+
+#[test]
+fn a_long_line_is_shown_around_each_column() {
+    // One line, flow style, thousands of unknown keys.
+    let keys: Vec<String> = (0..3_000).map(|i| format!("k{i}: 1")).collect();
+    let text = format!(
+        "{{apiVersion: hopthu/v1, kind: Agency, code: \"S01\", abbr: skhcn, type: department, name: Sở Khoa học và Công nghệ, {}}}\n",
+        keys.join(", ")
+    );
+    let o = check(&text);
+    let unknown: Vec<&Diagnostic> = o.diagnostics.iter().filter(|d| d.code == "E020").collect();
+    assert_eq!(unknown.len(), hopthu::validate::MAX_ERRORS_PER_FILE);
+    for d in [unknown[0], unknown[500], unknown[999]] {
+        let shown = hopthu::diagnostics::render_human(d, false, Language::En);
+        let key = d.message.split('`').nth(1).unwrap();
+        let lines: Vec<&str> = shown.lines().collect();
+        let caret = lines[3].chars().position(|c| c == '^').unwrap();
+        let under: String = lines[2].chars().skip(caret).collect();
+        assert!(under.starts_with(&format!("{key}: 1")), "{shown}");
+        assert!(lines[2].chars().count() < 140, "{shown}");
+    }
+}
+
+#[test]
+fn policy_day_counts_and_deletions_have_a_maximum_named_at_their_line() {
+    for (key, value, range) in [
+        ("inactiveLockDays", "4294967296", "from 1 to 36500"),
+        ("revokeAfterLockDays", "36501", "from 1 to 36500"),
+        ("renameGraceDays", "4294967295", "from 0 to 36500"),
+        ("maxDeletesPerRun", "4294967296", "from 0 to 1000000"),
+        ("renameGraceDays", "-1", "from 0 to 36500"),
+        (
+            "inactiveLockDays",
+            "99999999999999999999",
+            "from 1 to 36500",
+        ),
+    ] {
+        let o = settings_with(&format!("  {key}: {value}\n"));
+        let d = find(&o, "E025");
+        assert_eq!(
+            (d.file.as_str(), d.line, d.column),
+            ("hopthu.yaml", 5, key.len() as u32 + 5)
+        );
+        assert_eq!(d.pointer, format!("/policy/{key}"));
+        assert!(
+            d.message
+                .starts_with(&format!("`{key}` must be {range}, not ")),
+            "{}",
+            d.message
+        );
+        assert_eq!(o.errors(), 1, "{:#?}", o.diagnostics);
+    }
+    let o = settings_with("  password:\n    maxAgeDays: 4294967296\n");
+    let d = find(&o, "E025");
+    assert_eq!(
+        (d.line, d.pointer.as_str()),
+        (6, "/policy/password/maxAgeDays")
+    );
+    assert_eq!(
+        d.message,
+        "`maxAgeDays` must be from 1 to 36500, not 4294967296"
+    );
+    // The largest values are fine.
+    let o = settings_with(
+        "  inactiveLockDays: 36500\n  revokeAfterLockDays: 36500\n  renameGraceDays: 36500\n  maxDeletesPerRun: 1000000\n  password:\n    maxAgeDays: 36500\n",
+    );
+    assert!(o.is_valid(), "{:#?}", o.diagnostics);
+    assert_eq!(o.settings.unwrap().policy.rename_grace_days, 36500);
+}
+
+#[test]
+fn range_and_length_limits_read_in_vietnamese_by_default() {
+    let dir = repo(&[
+        (
+            "hopthu.yaml",
+            "apiVersion: hopthu/v1\ndomain: sonla.gov.vn\npolicy:\n  renameGraceDays: -1\n  password:\n    minLength: 4\n",
+        ),
+        (
+            "agencies/a.yaml",
+            &agency(&format!(
+                "people:\n  - id: p1\n    name: Nguyễn Văn An\n    title: {}\n",
+                "x".repeat(201)
+            )),
+        ),
+    ]);
+    let files = FileSet::read_folder(dir.path()).unwrap();
+    let o = validate(
+        &files,
+        &Validators::new(),
+        &Options {
+            lang: None,
+            today: today(),
+        },
+    );
+    let messages: Vec<&str> = o
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "E025")
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "`title` dài 201 ký tự, tối đa 200 ký tự",
+            "`renameGraceDays` phải từ 0 đến 36500, không phải -1",
+            "`minLength` phải từ 8 đến 128, không phải 4",
+        ]
+    );
+    for m in messages {
+        assert!(
+            !m.contains("less than") && !m.contains("longer than"),
+            "{m}"
+        );
+    }
+}
+
+#[test]
+fn digits_in_a_persons_name_are_errors_at_their_character() {
+    let o = check(&agency(
+        "people:\n  - id: p1\n    name: Nguyễn Văn An2\n  - id: p2\n    name: H'Hen Niê\n    given: H'Hen1\n  - id: p3\n    name: Lò Văn–Ún\n",
+    ));
+    let names: Vec<&Diagnostic> = o.diagnostics.iter().filter(|d| d.code == "E030").collect();
+    assert_eq!(names.len(), 3, "{:#?}", o.diagnostics);
+    assert_eq!((names[0].line, names[0].column), (9, 24));
+    assert_eq!(
+        names[0].message,
+        "the name holds `2` (U+0032) at position 14: a symbol not used in names"
+    );
+    assert!(names[0].hint.as_deref().unwrap().contains("no digits"));
+    assert_eq!(names[1].pointer, "/people/1/given");
+    assert!(names[1].message.contains("`1` (U+0031) at position 6"));
+    assert_eq!(names[2].pointer, "/people/2/name");
+    assert!(
+        names[2].message.contains("U+2013 at position 7"),
+        "{}",
+        names[2].message
+    );
+    // No mailbox is asked for a name that is refused.
+    assert!(o.desired.iter().all(|m| m.key != "person/p1"));
+    // Organisation names may hold digits.
+    let o = check(
+        "apiVersion: hopthu/v1\nkind: Agency\ncode: \"W01\"\nabbr: \"1\"\ntype: ward\nname: Phường 1\nunits:\n  - code: t12\n    abbr: to12\n    name: Tổ 12\n",
+    );
+    assert!(o.is_valid(), "{:#?}", o.diagnostics);
+}
