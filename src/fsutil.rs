@@ -1,10 +1,30 @@
 //! Files written so that a crash never leaves one half written: a temporary
-//! file beside the target, synced, then renamed over it.
+//! file beside the target, synced, then renamed over it. A device or a pipe
+//! named as the target (`--out /dev/stdout`) is written into, never
+//! replaced: a rename over `/dev/null` would take the machine's null device
+//! away from every other program.
 
 use std::io::Write as _;
 use std::path::Path;
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    // What the path leads to (through links): a terminal, a pipe or a
+    // device is written into as it is; a disk is never written to.
+    if let Ok(m) = std::fs::metadata(path) {
+        use std::os::unix::fs::FileTypeExt as _;
+        let t = m.file_type();
+        if t.is_block_device() || t.is_socket() {
+            let shown = path.display();
+            return Err(std::io::Error::other(crate::tr!(
+                "{shown} là một thiết bị đĩa hoặc socket: không ghi vào đó",
+                "{shown} is a disk device or a socket: not written to"
+            )));
+        }
+        if t.is_char_device() || t.is_fifo() {
+            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+            return f.write_all(bytes);
+        }
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -31,4 +51,50 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pipe_named_as_the_target_is_written_into_and_stays_a_pipe() {
+        use std::os::unix::fs::FileTypeExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let fifo = tmp.path().join("out");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_atomic(&link, b"bao cao\n").unwrap();
+        assert_eq!(reader.join().unwrap(), b"bao cao\n");
+        let m = std::fs::symlink_metadata(&fifo).unwrap();
+        assert!(m.file_type().is_fifo(), "still a pipe");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        // A regular file is replaced whole, as before.
+        let plain = tmp.path().join("plain");
+        std::fs::write(&plain, "old").unwrap();
+        write_atomic(&plain, b"new").unwrap();
+        assert_eq!(std::fs::read(&plain).unwrap(), b"new");
+    }
+
+    #[test]
+    fn the_null_device_is_written_into_not_replaced() {
+        use std::os::unix::fs::FileTypeExt as _;
+        write_atomic(Path::new("/dev/null"), b"x").unwrap();
+        let m = std::fs::symlink_metadata("/dev/null").unwrap();
+        assert!(m.file_type().is_char_device());
+    }
 }
