@@ -8,9 +8,18 @@ use std::io::Write as _;
 use std::path::Path;
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    // The system's own folders (`/dev/stdout`, `/dev/fd/1`, `/proc/...`):
+    // what is there is written into, never renamed over or created.
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let system = std::fs::canonicalize(parent)
+        .is_ok_and(|p| p.starts_with("/dev") || p.starts_with("/proc"));
     // What the path leads to (through links): a terminal, a pipe or a
     // device is written into as it is; a disk is never written to.
-    if let Ok(m) = std::fs::metadata(path) {
+    let target = std::fs::metadata(path);
+    if let Ok(m) = &target {
         use std::os::unix::fs::FileTypeExt as _;
         let t = m.file_type();
         if t.is_block_device() || t.is_socket() {
@@ -20,10 +29,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
                 "{shown} is a disk device or a socket: not written to"
             )));
         }
-        if t.is_char_device() || t.is_fifo() {
-            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+        if system || t.is_char_device() || t.is_fifo() {
+            // Appending: what the process wrote there before stays.
+            let mut f = std::fs::OpenOptions::new().append(true).open(path)?;
             return f.write_all(bytes);
         }
+    } else if system {
+        let shown = path.display();
+        return Err(std::io::Error::other(crate::tr!(
+            "{shown} không có: hopthu không tạo tệp trong thư mục của hệ thống",
+            "{shown} does not exist: hopthu makes no file in the system's folders"
+        )));
     }
     let name = path
         .file_name()
@@ -88,6 +104,18 @@ mod tests {
         std::fs::write(&plain, "old").unwrap();
         write_atomic(&plain, b"new").unwrap();
         assert_eq!(std::fs::read(&plain).unwrap(), b"new");
+    }
+
+    #[test]
+    fn the_standard_output_named_as_a_path_is_written_into_not_replaced() {
+        // This test's own standard output may be a file, a pipe or a
+        // terminal: each is written into, and /dev/stdout stays a link.
+        write_atomic(Path::new("/dev/stdout"), b"").unwrap();
+        let m = std::fs::symlink_metadata("/dev/stdout").unwrap();
+        assert!(m.file_type().is_symlink(), "/dev/stdout is still a link");
+        let e = write_atomic(Path::new("/dev/hopthu-no-such-device"), b"x").unwrap_err();
+        assert!(e.to_string().contains("/dev/hopthu-no-such-device"), "{e}");
+        assert!(!Path::new("/dev/hopthu-no-such-device").exists());
     }
 
     #[test]
