@@ -86,23 +86,28 @@ impl std::fmt::Display for ApplyError {
     }
 }
 
+/// Whether `--approve-deletes` (when given) releases the plan's held
+/// deletions: exactly their fingerprint does; another one, or one given
+/// when nothing is held, is an error and nothing is written.
+pub fn check_approval(given: Option<&str>, plan: &Plan) -> Result<bool, ApplyError> {
+    match (given, plan.held_fingerprint.as_deref()) {
+        (Some(given), Some(expected)) if given == expected => Ok(true),
+        (Some(given), Some(expected)) => Err(ApplyError::WrongApproval {
+            given: given.to_string(),
+            expected: expected.to_string(),
+        }),
+        (Some(_), None) => Err(ApplyError::NothingHeld),
+        (None, _) => Ok(false),
+    }
+}
+
 pub async fn apply(dir: &mut Directory, plan: &Plan, opts: &Options) -> Result<Report, ApplyError> {
     let work = &plan.work;
     let mut deletes = work.deletes.clone();
     let mut held = work.held_deletes.len();
-    match (&opts.approve_deletes, &plan.held_fingerprint) {
-        (Some(given), Some(expected)) if given == expected => {
-            deletes.extend(work.held_deletes.iter().cloned());
-            held = 0;
-        }
-        (Some(given), Some(expected)) => {
-            return Err(ApplyError::WrongApproval {
-                given: given.clone(),
-                expected: expected.clone(),
-            });
-        }
-        (Some(_), None) => return Err(ApplyError::NothingHeld),
-        (None, _) => {}
+    if check_approval(opts.approve_deletes.as_deref(), plan)? {
+        deletes.extend(work.held_deletes.iter().cloned());
+        held = 0;
     }
     // Nothing is written that cannot be logged.
     opts.audit.check_writable().map_err(|e| {

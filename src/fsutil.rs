@@ -14,8 +14,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let system = std::fs::canonicalize(parent)
-        .is_ok_and(|p| p.starts_with("/dev") || p.starts_with("/proc"));
+    let system = std::fs::canonicalize(parent).is_ok_and(|p| {
+        (p.starts_with("/dev") && !p.starts_with("/dev/shm")) || p.starts_with("/proc")
+    });
     // What the path leads to (through links): a terminal, a pipe or a
     // device is written into as it is; a disk is never written to.
     let target = std::fs::metadata(path);

@@ -2305,32 +2305,16 @@ async fn cmd_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     }
     // An approval is checked before anything is shown or asked: the plan
     // shown is then the one carried out, the held deletions among it.
-    let approved = match (&a.approve_deletes, &plan.held_fingerprint) {
-        (Some(given), Some(expected)) if given == expected => true,
-        (Some(given), Some(expected)) => {
-            eprintln!(
-                "hopthu: {}",
-                tr!(
-                    "--approve-deletes {given} không phải là các lệnh thu hồi đang tạm giữ ({expected}); hãy xem kế hoạch mới. Chưa ghi gì.",
-                    "--approve-deletes {given} is not the deletions held now ({expected}); review the new plan. Nothing was written."
-                )
-            );
-            print!("{}", hopthu::render::human(&plan, lang, a.color));
+    let approved = match hopthu::apply::check_approval(a.approve_deletes.as_deref(), &plan) {
+        Ok(approved) => approved,
+        Err(e) => {
+            eprintln!("hopthu: {e}");
+            if !plan.held.is_empty() {
+                print!("{}", hopthu::render::human(&plan, lang, a.color));
+            }
             let _ = dir.close().await;
             return Ok(ExitCode::from(1));
         }
-        (Some(_), None) => {
-            eprintln!(
-                "hopthu: {}",
-                tr!(
-                    "--approve-deletes: không có lệnh thu hồi nào đang tạm giữ. Chưa ghi gì.",
-                    "--approve-deletes: no deletion is held. Nothing was written."
-                )
-            );
-            let _ = dir.close().await;
-            return Ok(ExitCode::from(1));
-        }
-        (None, _) => false,
     };
     if saved.is_none() {
         if approved {
@@ -3289,13 +3273,16 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
             dn.to_string()
         }
     };
-    for s in &draft.skipped {
+    let line = |mark: &str, s: &hopthu::import::Skipped| {
         println!(
-            "  ✗ {} {}: {}",
+            "  {mark} {} {}: {}",
             s.address.as_deref().unwrap_or("-"),
             dn_of(&s.dn),
             s.reason
-        );
+        )
+    };
+    for s in &draft.skipped {
+        line("✗", s);
     }
     if !draft.flagged.is_empty() {
         let n = draft.flagged.len();
@@ -3307,12 +3294,7 @@ async fn cmd_import(a: ImportArgs<'_>) -> anyhow::Result<ExitCode> {
             )
         );
         for s in &draft.flagged {
-            println!(
-                "  ! {} {}: {}",
-                s.address.as_deref().unwrap_or("-"),
-                dn_of(&s.dn),
-                s.reason
-            );
+            line("!", s);
         }
     }
     if let Some(e) = &outside_failed {

@@ -596,7 +596,7 @@ fn held_deletions_are_approved_by_the_command_the_plan_prints_and_shown_as_carri
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        text(&o).contains("không phải là các lệnh thu hồi đang tạm giữ"),
+        text(&o).contains("không khớp với các lệnh thu hồi đang tạm giữ"),
         "{}",
         text(&o)
     );
